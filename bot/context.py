@@ -1,0 +1,209 @@
+"""Context rules: when is a number in a chat message a reply code, and when is it not.
+
+Precision beats recall: a number counts only in a context that says "this is a code" (a
+pasted reply line, "got 553", "error 10060", "550 error", "what does 226 mean?") and never
+next to words that say it is a count, a time, money, a port, a ticket or a version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that make the number right after them something else: "port 550", "PR #425", "$530".
+_REJECT_BEFORE = re.compile(
+    r"(?:[#$€£¥+@/\\.,:=_~^*]|[a-z0-9]-|\b(?:port|ports|pid|line|lines|room|ticket|issue|pr|"
+    r"case|build|version|ver|order|invoice|step|page|row|id|ext|extension|rfc|number|no|inc|"
+    r"chg|ref|job|batch|approx|approximately|about|around|over|under|nearly|than|of|total|"
+    r"count|size|sized|top|item|col|column|chapter|section|figure|table|pin|zip|suite|apt|"
+    r"flight|bus|route|channel|vlan|uid|gid|mode|chmod|umask|at|by|until|til|till|from|to|"
+    r"before|after|since|every|each|per|only|just|like|maybe|some|all|another|last|first|"
+    r"next|rev|revision|commit|sprint|week|day|year|q[1-4]|v|x|kb|article|sku|model|"
+    r"cve|bug|story|epic|task|incident|change|request|ticket#|pr#|range|to|and|or|plus|"
+    r"minus|times|divided|multiplied|score|rank|rating|level|tier|floor|gate|seat|"
+    r"unit|highway|street|st|ave|avenue|road|rd|exit|vs|versus|"
+    r"(?:count|total|number|tally|score|sum|amount|balance|volume)(?:\s+\w+){0,2}|(?:postal|zip|area|post|"
+    r"country|dial|promo|discount|coupon|voucher|tracking|product|item|part|course|class|"
+    r"room|door|access|pin|otp|verification|confirmation|booking|reference|ref|order)\s+"
+    r"(?:code|number|no)|was|were|is\s+now|are\s+now|hit\s+(?:a\s+)?(?:high|peak|record)\s+of)"
+    r"\s*[:#]?\s*)$"
+)
+
+# What after the number makes it a quantity, a range or a unit: "530 users", "550 MB", "425-430".
+_REJECT_AFTER = re.compile(
+    r"^(?:%|[.,:/]\d|-\d|x\d|'s\b|(?:st|nd|rd|th)\b|\s*(?:%|percent|k\b|ms\b|milliseconds?|"
+    r"s\b|secs?\b|seconds?|mins?\b|minutes?|hrs?\b|hours?|days?|weeks?|months?|years?|"
+    r"[kmgt]i?b\b|[kmgt]b/s|bytes?|px|am\b|pm\b|usd|eur|gbp|dollars?|euros?|bucks|users|"
+    r"people|persons?|folks|files|rows?|records?|tickets?|items?|messages|lines?|times\b|"
+    r"connections|sessions|requests|jobs|hosts|servers|clients|customers|accounts|"
+    r"devices?|emails?|mails?|calls?|points?|pages?|words?|chars?|characters?|entries|"
+    r"objects?|issues?|prs?|commits?|tests?|errors?\s+(?:in|per|over|across|since|today|"
+    r"yesterday|this|last|a|an|every|total)|of\b|out\s+of|\+|more|less|fewer|left|remaining|"
+    r"total|in\s+total|licen[cs]es?|seats?|nodes?|instances?|vms?|cores?|cpus?|threads?|"
+    r"workers?|transfers?\s+(?:a|per|today|yesterday|this|last)|downloads?\s+(?:a|per|today)|"
+    r"uploads?\s+(?:a|per|today)|new\b|open\b|closed\b|pending\b|queued\b|stars?|votes?|"
+    r"likes?|views?|visits?|hits?\b|km|miles?|meters?|feet|ft\b|kg|lbs?|degrees?|°|"
+    r"(?:active|concurrent|open|idle|simultaneous|parallel|unique|daily|monthly|weekly|extra|"
+    r"successful|new|old|total|inbound|outbound|running|stuck|queued|pending|"
+    r"failed(?!\s+to\b))\s+[a-z]+s)\b)"
+)
+
+# Markers that make a line a pasted server reply: "< 550 ...", "Response: 550 ...".
+_REPLY_MARKER = re.compile(
+    r"(?:^|[\s\]\)>|])(?:<|<--|<-|->|response:|reply:|resp:|server:|error:|status:|answer:|"
+    r"(?:ftplib\.)?error_(?:perm|temp|reply|proto):|ftp>|\*\*\*|received:|recv:|<<<|"
+    r"webexception:|ftpexception:|exception:)\s*$"
+)
+_TIMESTAMPISH = re.compile(r"^[\s\[\(]*[\d\-/:.,tz+ ]*[\]\)]?\s*(?:\(\d+\)\s*)?$")
+
+_KEYWORD_BEFORE = re.compile(
+    r"\b(?:errors?|err|code|reply|replies|response|resp|status|returned|returns|returning|"
+    r"got|gets?|getting|receives?|received|receiving|throws?|threw|throwing|gives?|gave|"
+    r"giving|shows?|showing|says?|saying|said|fails?|failed|failing|failure|ftp|ftps|sftp|"
+    r"http|https|winsock|wsa|denied|refused|rejected|rejects|hit|hits|hitting|seeing|seen|"
+    r"message|exception|raised|raises|sends?|sent|responds?|responded|answers?|answered|"
+    r"winerror|socketexception|socket\s+error|throwing\s+up|spits?\s+out|spitting\s+out|"
+    r"comes?\s+back\s+with|came\s+back\s+with|ends?\s+with|ended\s+with|stuck\s+on|"
+    r"occurred|occurs|triggered|triggers|reports?|reported|logged|logs|log\s+shows|"
+    r"(?:dies|died|die|dying|crash(?:es|ed)?|aborts?|aborted|stops?|stopped|breaks?|broke|"
+    r"bails?|bailed|errors?\s+out|errored(?:\s+out)?)\s+with)"
+    r"(?:\s+(?:a|an|the|this|that|error|errors|code|reply|response|status|ftp|ftps|sftp|"
+    r"http|back|me|us|with|of|number|server|socket|winsock|wsa|again|now|still|always|"
+    r"constantly|sometimes|intermittent|intermittently|random|an?\s+ftp|upload|download|"
+    r"transfer|login|list|listing|put|get|command|retr|stor|cwd|mkd|rmd|dele|rnfr|rnto|"
+    r"auth|pasv|epsv|port|eprt|rest|appe|size|mdtm|opts|feat|pass|user|on|for|in|when|"
+    r"while|during|after|attempt|request|operation|action|directory|file))*"
+    r"\s*(?:[:#=(\[]|no\.|nr\.?)?\s*[\"'(\[]?\s*$"
+)
+_KEYWORD_AFTER = re.compile(
+    r"^[\"')\]]?\s*(?:-\s*)?(?:errors?\b(?!\s+(?:in|per|over|across|since|today|yesterday|"
+    r"this|last|a|an|every|total)\b)|err\b|reply\b|response\b|code\b|status\b|fault\b|"
+    r"exception\b|failure\b|returned\b|from\s+the\s+server|from\s+server|"
+    # "550 on upload", "413 when uploading", "426 on the 4 GB files": a code, then the action.
+    r"(?:on|when|while|during|for|after|with|from)\s+(?:the\s+|a\s+|an\s+|every\s+|each\s+|"
+    r"my\s+|our\s+|their\s+|some\s+|all\s+|big\s+|large\s+|\d+\s*[kmgt]i?b\s+)*"
+    r"(?:upload|download|transfer|put|get|mput|mget|stor|retr|list|ls|dir|cd|cwd|mkdir|mkd|"
+    r"rmdir|rmd|delete|dele|rename|rnfr|rnto|login|log\s+in|connect|pasv|epsv|port|auth|"
+    r"webdav|sftp|ftps?|file|files|folder|directory|every\s+file|big\s+files|large\s+files)"
+    r"\w*)"
+)
+_ASK_BEFORE = re.compile(
+    r"(?:\bwhat(?:'s|s|\s+is|\s+does|\s+do|\s+are|\s+about|\s+causes|\s+means)|meaning\s+of|"
+    r"\bexplain|\banyone\s+(?:seen|know|familiar\s+with|seen\s+an?)|\bever\s+seen|"
+    r"\bdefine|definition\s+of|\blook\s*up|/ftpcode|\bhow\s+(?:do\s+i|to|can\s+i)\s+fix|"
+    r"\bwhy\s+(?:do|does|am|are|is|would)\s+(?:i|we|it|the\s+\w+|my\s+\w+|our\s+\w+)\s+"
+    r"(?:get|see|getting|seeing|receive|show|return)|\bhelp\s+with|\binfo\s+on|\bis|\bmeans)"
+    r"(?:\s+(?:an?|the|this|that|error|code|reply|response|status|ftp|ftps|sftp|http|"
+    r"winsock|socket|return|server))*\s*[:#]?\s*[\"'(]?\s*$"
+)
+_ASK_AFTER = re.compile(
+    r"^[\"')]?\s*(?:\?|mean\b|means\b|meaning\b|stands?\s+for|signif|indicates?|"
+    r"(?:an?\s+)?(?:error|problem|issue|failure|bad|normal|ok|okay|fatal|warning|success)\b|"
+    r"(?:an?\s+)?(?:error|code|reply|response|status)\s*\?|(?:in|for)\s+(?:ftp|ftps|sftp|"
+    r"winsock)\b|$)"
+)
+_SOLE = re.compile(
+    r"^\s*(?:(?:ftp|ftps|sftp|http|https|winsock|socket|error|code|reply|status|response)"
+    r"\s+)*#?\s*-?\d{1,5}\s*\??\s*$"
+)
+
+
+# A question about a code says what it asks: "... mean?", "is it an error", "normal?".
+_ASKING_WORDS = re.compile(
+    r"\b(?:mean|means|meaning|an?\s+(?:error|problem|issue|failure)|normal|bad|ok|okay|"
+    r"serious|fatal|harmless|ftp|ftps|sftp|log|reply|response|code)\b"
+)
+_NEXT_WORD = re.compile(r"^\s+([a-z]{3,})\b")
+# Words ending in "s" that are not plural nouns, so may follow a code in a reply or a question.
+_NOT_PLURAL = frozenset(
+    "always sometimes perhaps unless regardless keeps says means fails returns shows happens "
+    "comes goes gets makes does has was is this thus seems looks appears occurs persists "
+    "repeats continues remains exists needs requires works runs stops hangs breaks dies "
+    "times pass process access address status bytes less unless success various tls dns "
+    "ssl https ftps sftps eos ios".split()
+)
+
+
+def _is_plural_noun(after: str) -> bool:
+    """Whether the word after a number reads as a plural noun: "10091 chats", "421 sessions"."""
+    word = _NEXT_WORD.match(after)
+    if word is None:
+        return False
+    text = word.group(1)
+    return (
+        text.endswith("s")
+        and not text.endswith(("ss", "us", "is", "ous"))
+        and text not in _NOT_PLURAL
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NumberContext:
+    """Why a number reads as a code: how sure, whether it was asked about, its reply text."""
+
+    confidence: float
+    asked: bool
+    reply_text: str
+    reply_line: bool
+    # Found mid-sentence with nothing but its own words to vouch for it.
+    mid_line: bool = False
+    # Preceded by a question ("what does 215 ..."): asked, if the words after fit the code.
+    ask_before: bool = False
+
+
+def judge_number(text: str, start: int, end: int) -> NumberContext | None:
+    """Judge the number at text[start:end] (text is lower case); None when it is no code."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        line_end = len(text)
+    before = text[max(line_start, start - 80) : start]
+    after = text[end : min(line_end, end + 160)]
+    if _REJECT_BEFORE.search(before) or _REJECT_AFTER.match(after):
+        return None
+    if _SOLE.match(text[line_start:line_end]) and line_start == 0 and line_end == len(text):
+        return NumberContext(0.9, True, "", False)
+    ask_before = bool(_ASK_BEFORE.search(before))
+    asked = ask_before and bool(_ASK_AFTER.match(after))
+    ask_before = asked or (ask_before and bool(_ASKING_WORDS.search(after)))
+    if _is_plural_noun(after):
+        return None
+    asked = asked or (bool(_ASK_AFTER.match(after)) and "?" in after[:40] and len(after) < 40)
+    reply_text = ""
+    reply_line = False
+    confidence = 0.0
+    mid_line = False
+    if after[:1] in (" ", "-", "") and after[:2] != " -":
+        stripped = before.strip()
+        if _REPLY_MARKER.search(before) or (stripped and _TIMESTAMPISH.match(stripped)):
+            reply_line, confidence = True, 0.95
+        elif not stripped or stripped.endswith(":"):
+            reply_line = True  # a bare "550 ..." line: the caller checks the reply's words
+        elif after[:1] == " " and after[1:2].isalpha():
+            # "... then 530 Login incorrect": the reply's words decide, strictly unless asked.
+            reply_line, mid_line = True, not ask_before
+        if reply_line:
+            reply_text = after[1:].strip() if after[:1] in (" ", "-") else ""
+    if _KEYWORD_BEFORE.search(before):
+        confidence = max(confidence, 0.9)
+        if not reply_text and after[:1] == " ":
+            reply_text = after[1:].strip()
+    if _KEYWORD_AFTER.match(after.lstrip(" ")):
+        confidence = max(confidence, 0.88)
+    if asked or ask_before:
+        asked = True
+        confidence = max(confidence, 0.9)
+    if confidence == 0.0 and not reply_line:
+        return None
+    return NumberContext(confidence, asked, reply_text, reply_line, mid_line, ask_before)
+
+
+_QUESTION = re.compile(
+    r"\?|^\s*(?:what|whats|why|how|is|does|do|can|could|explain|meaning)\b|"
+    r"\b(?:what\s+(?:does|do|is|are)|what's|meaning\s+of|explain|anyone\s+(?:seen|know))\b"
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether a (lower-case) message asks something, so informational codes are welcome."""
+    return _QUESTION.search(text) is not None

@@ -1,0 +1,169 @@
+"""Every sentence the bot says to a person: terminal text, console replies, Slack fallback text.
+
+Logic decides *what* to say (detect, lookup); this module decides *how it reads*.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Sequence
+
+from bot.knowledge import KnowledgeBase
+from bot.models import Entry, Fix, Match, Verdict
+
+VERDICT_LABEL: dict[Verdict, str] = {
+    "yes": "Retry: yes, it is transient; retry unchanged",
+    "after-fix": "Retry: after a fix on your side",
+    "no": "Retry: no, the fix is on the server side",
+    "n/a": "Retry: not applicable (not an error)",
+}
+VERDICT_SHORT: dict[Verdict, str] = {
+    "yes": "retry: yes",
+    "after-fix": "retry: after a fix",
+    "no": "retry: no",
+    "n/a": "not an error",
+}
+WHO_LABEL = {
+    "user": "You (the user)",
+    "server-admin": "The server's administrator",
+    "network-team": "The network or firewall team",
+}
+WHO_ORDER = ("user", "server-admin", "network-team")
+
+USAGE = """\
+usage: ftpcode CODE_OR_TEXT               explain a code or an error text
+       ftpcode lookup [--json] QUERY      every reading of a code, id, name or text
+       ftpcode scan [--json|--jsonl] [FILE|-]
+                                          what the bot would answer for a chat message
+       ftpcode log [--json] FILE...|-     diagnose a client transcript or server log
+       ftpcode serve [--http] [--host H] [--port P]
+                                          run the Slack bot (offline console without tokens)
+
+examples: ftpcode 553 | ftpcode sftp 4 | ftpcode WSAECONNRESET
+          ftpcode "can't open data connection\""""
+
+ERROR_PREFIX = "ftpcode: "
+NOTHING_FOUND = "No FTP, SFTP, socket, SSH, TLS or curl error recognised in {query!r}."
+DID_YOU_MEAN = "Did you mean: {options}?"
+EMPTY_QUERY = "Give a code or an error text, for example: ftpcode 553"
+LOG_NOT_READY = "ftpcode log is not available yet: log diagnosis is being built (issue 4)"
+SERVE_NOT_READY = (
+    "the Slack app is not available yet (issue 5); unset SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
+    "to use the offline console"
+)
+CONSOLE_BANNER = (
+    "ftpcode offline console: no Slack tokens set, so nothing is posted anywhere.\n"
+    "Type or paste a message as it would appear in a support channel; an empty line ends it.\n"
+    "Start with /ftpcode to ask like the slash command. End of input (Ctrl-D) quits.\n"
+)
+CONSOLE_SILENT = "(the bot stays silent: nothing here it should answer)"
+CONSOLE_PROMPT = "message> "
+
+
+def _wrap(text: str, indent: str = "  ", width: int = 92) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def _source_label(kb: KnowledgeBase, source_id: str) -> str:
+    source = kb.sources.get(source_id)
+    return source.short if source is not None else source_id
+
+
+def fixes_by_who(fixes: Iterable[Fix]) -> list[tuple[str, list[Fix]]]:
+    """Fixes grouped by who acts, in the order user, server admin, network team."""
+    groups: dict[str, list[Fix]] = {}
+    for fix in fixes:
+        groups.setdefault(fix.who, []).append(fix)
+    return [(who, groups[who]) for who in WHO_ORDER if who in groups]
+
+
+def entry_text(kb: KnowledgeBase, entry: Entry, variant_key: str | None = None) -> str:
+    """The full human-readable answer for one entry (in one of its variants)."""
+    variant = entry.variant(variant_key)
+    title = variant.title if variant else entry.title
+    retry = variant.retry if variant else entry.retry
+    lines = [f"{entry.id}  {title}", f"  {VERDICT_LABEL[retry]}"]
+    if entry.retry_note and not variant:
+        lines.append(_wrap(entry.retry_note, "    "))
+    lines.append("")
+    lines.append(_wrap(variant.meaning if variant else entry.meaning))
+    if variant:
+        lines.append(_wrap(f"In general, {entry.id}: {entry.title}. {entry.meaning}"))
+    fixes = [*(variant.fixes if variant else ()), *entry.fixes]
+    if fixes:
+        lines += ["", "What to do:"]
+        for who, group in fixes_by_who(fixes):
+            lines.append(f"  {WHO_LABEL[who]}:")
+            for fix in group:
+                lines.append(
+                    _wrap(f"- {fix.text} [{_source_label(kb, fix.source)}]", "    ").replace(
+                        "    - ", "    - ", 1
+                    )
+                )
+    others = [v for v in entry.variants if v is not variant]
+    if others:
+        lines += ["", "The same code also means:"]
+        for other in others:
+            lines.append(f"  - {other.title} ({VERDICT_SHORT[other.retry]})")
+    if entry.server_texts:
+        lines += ["", "What real servers send:"]
+        for sent in entry.server_texts[:8]:
+            lines.append(f"  {_source_label(kb, sent.source):<18} {sent.text}")
+    if entry.claims:
+        lines += ["", "Where sources disagree:"]
+        for claim in entry.claims:
+            lines.append(_wrap(f"- {_source_label(kb, claim.source)} says: {claim.claim}", "  "))
+            lines.append(
+                _wrap(f"  {_source_label(kb, claim.correction_source)}: {claim.correction}", "  ")
+            )
+    if entry.related:
+        lines += ["", "Related: " + ", ".join(entry.related)]
+    cited = list(dict.fromkeys([*entry.defined_in, *(f.source for f in fixes)]))
+    lines.append("Sources: " + "; ".join(_source_label(kb, s) for s in cited))
+    return "\n".join(lines)
+
+
+def lookup_text(
+    kb: KnowledgeBase, query: str, matches: Sequence[Match], hints: Sequence[str]
+) -> str:
+    """The answer to `ftpcode QUERY`: the best reading in full, the others in one line each."""
+    if not matches:
+        text = NOTHING_FOUND.format(query=query)
+        if hints:
+            text += "\n" + DID_YOU_MEAN.format(options=", ".join(hints))
+        return text
+    first = matches[0]
+    parts = [entry_text(kb, kb.entries[first.id], first.variant)]
+    if len(matches) > 1:
+        parts.append("")
+        parts.append("Other readings:")
+        for other in matches[1:]:
+            parts.append(f"  {other.id}  {other.title} ({VERDICT_SHORT[other.retry]})")
+    return "\n".join(parts)
+
+
+def reply_text(kb: KnowledgeBase, matches: Sequence[Match]) -> str:
+    """The short answer the bot posts in a thread for the codes found in a message."""
+    blocks: list[str] = []
+    for match in matches:
+        entry = kb.entries[match.id]
+        variant = entry.variant(match.variant)
+        meaning = variant.meaning if variant else entry.meaning
+        fixes = [*(variant.fixes if variant else ()), *entry.fixes][:3]
+        lines = [f"{match.id}: {match.title}  ({VERDICT_SHORT[match.retry]})", _wrap(meaning)]
+        for fix in fixes:
+            lines.append(
+                _wrap(f"- {WHO_LABEL[fix.who]}: {fix.text} [{_source_label(kb, fix.source)}]")
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def scan_text(kb: KnowledgeBase, matches: Sequence[Match]) -> str:
+    """`ftpcode scan` without --json: the reply, or a note that the bot stays silent."""
+    return reply_text(kb, matches) if matches else CONSOLE_SILENT
+
+
+def error_line(message: str) -> str:
+    """A one-line error for stderr."""
+    return ERROR_PREFIX + " ".join(message.split())

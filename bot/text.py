@@ -1,0 +1,171 @@
+"""Text normalisation shared by detection, lookup and log analysis.
+
+Two forms matter:
+- `prepare`: what a person pasted, with Slack's escaping and link wrapping undone and smart
+  quotes straightened, so that `&lt; 550 ...` reads as `< 550 ...`.
+- words: lower case, contractions and common variants spelt one way ("can't" and "cannot"
+  become "can not", "timeout" becomes "timed out"), so that phrases compare word by word.
+  Typos are absorbed by `typo_variants`, computed once for the knowledge base's words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SLACK_LINK = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u00a0": " ",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "`": " ",
+    }
+)
+
+
+def _unwrap_link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#", "!")):
+        # <@U123>, <#C123|ops>, <!channel>: keep a harmless readable form, never the mention.
+        name = label or target[1:]
+        return ("@" if target[0] != "#" else "#") + name.split("^")[0]
+    if target.startswith(("http://", "https://", "mailto:", "ftp://", "sftp://", "ftps://")):
+        return label if label is not None else target
+    return match.group(0)
+
+
+def prepare(text: str) -> str:
+    """Undo Slack's escaping and link wrapping, and straighten quotes, dashes and fences."""
+    if text.isascii() and "<" not in text and "&" not in text and "`" not in text:
+        return text
+    if "<" in text:
+        text = _SLACK_LINK.sub(_unwrap_link, text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.translate(_QUOTES)
+
+
+# Word forms that people write several ways, mapped to one spelling before words are compared;
+# each rule runs only when one of its trigger words is in the message.
+_SPELLINGS: list[tuple[str, str, str]] = [
+    (
+        r"\b(ca|could|does|do|is|was|did|would|should|are|were|has|have|had|wo|must)n'?t\b",
+        r"\1 not",
+        "cant couldnt doesnt dont isnt wasnt didnt wouldnt shouldnt arent werent hasnt havent "
+        "hadnt wont mustnt",
+    ),
+    (r"\bcannot\b", "can not", "cannot"),
+    (r"\bwo not\b", "will not", "wont"),
+    (r"\bca not\b", "can not", "cant"),
+    (
+        r"\b(?:time[ds]?[ -]?outs?|timedout|timing out|times out)\b",
+        "timed out",
+        "time times timed timeout timeouts timedout timing",
+    ),
+    (r"\b(?:log[ -]?(?:in|on)|logon|signin|sign in)\b", "login", "log login logon signin sign"),
+    (r"\buser[ -]name\b", "username", "user"),
+    (r"\bfile[ -]name\b", "filename", "file"),
+    (r"\bhost[ -]?name\b", "hostname", "host"),
+    (r"\bdirs?\b", "directory", "dir dirs"),
+    (r"\bfolders?\b", "directory", "folder folders"),
+    (r"\bconn\b", "connection", "conn"),
+    (r"\bpasswd\b", "password", "passwd"),
+    (r"\bpwd\b", "password", "pwd"),
+    (r"\bperms?\b", "permission", "perm perms"),
+]
+_SPELLING_RES = [(re.compile(p), r) for p, r, _ in _SPELLINGS]
+# Raw word -> the rules it may trigger.
+_TRIGGERS: dict[str, tuple[int, ...]] = {}
+for _index, (_, _, _words) in enumerate(_SPELLINGS):
+    for _word in _words.split():
+        _TRIGGERS[_word] = (*_TRIGGERS.get(_word, ()), _index)
+SPELLING_TRIGGERS = frozenset(_TRIGGERS)
+# Word a rule may write -> the raw words that make it do so ("filename" <- "file").
+SPELLING_SOURCES: dict[str, frozenset[str]] = {}
+for _pattern, _repl, _words in _SPELLINGS:
+    _outputs = set(re.findall(r"[a-z]+", _repl))
+    if _repl.startswith("\\1"):
+        _outputs.update(re.findall(r"[a-z]+", _pattern.split(")")[0]))
+    for _out in _outputs:
+        SPELLING_SOURCES[_out] = SPELLING_SOURCES.get(_out, frozenset()) | set(_words.split())
+_WORD = re.compile(r"[a-z0-9_]+")
+
+# Everyday words that make poor anchors for error phrases: a message full of them is chat.
+COMMON_WORDS = frozenset(
+    """
+    about after again all already also always am any anything around ask back bad because
+    before being best better between big both but call came can change check client close
+    closed come could current day days did does doing done down due during each else end
+    error errors even ever every fail failed failing fails file files find first fix for
+    found free from full get gets getting give go going gone good got great had has have
+    help here high how if into issue just keep know last late later least left less let
+    like line link list little load local log long look lost made make many may maybe me
+    might more most much must name need never new next no none not nothing now number off
+    ok okay old once one only open other out over own part please put ran read really
+    report request right run same say see seems send sent server service set should show
+    side since site small so some something soon sorry start started starts still stop
+    such sure system take than thanks then there these thing think those though through
+    time today too try trying turn two under until up upload use used user using very want
+    remote returned returns return local message messages
+    way well went what when where which while who why will with work working works would
+    yes yet
+    """.split()
+)
+
+STOPWORDS = frozenset(
+    "a an the to of is in on for by with and or be this that was were it at from as e g eg "
+    "its are been has have had i we you he she they my our your please".split()
+)
+
+
+def normalise_words(lowered: str) -> str:
+    """Spell contractions and common variants one way (input must be lower case)."""
+    if "'" in lowered:
+        lowered = lowered.replace("'", "")
+    rules: set[int] = set()
+    for word in SPELLING_TRIGGERS.intersection(_WORD.findall(lowered)):
+        rules.update(_TRIGGERS[word])
+    for index in sorted(rules):
+        pattern, repl = _SPELLING_RES[index]
+        lowered = pattern.sub(repl, lowered)
+    return lowered
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text` with contractions spelt out, stopwords kept."""
+    return _WORD.findall(normalise_words(text.lower()))
+
+
+def significant_words(text: str, *, keep_numbers: bool = False) -> list[str]:
+    """`words` without stopwords (and without bare numbers unless asked to keep them)."""
+    return [w for w in words(text) if w not in STOPWORDS and (keep_numbers or not w.isdigit())]
+
+
+def typo_variants(word: str) -> set[str]:
+    """Spellings one slip away from `word`: a letter dropped, doubled or swapped, a plural."""
+    found = {word + "s", word + "es"}
+    for i in range(len(word)):
+        found.add(word[:i] + word[i + 1 :])
+        found.add(word[:i] + word[i] + word[i:])
+        if i + 1 < len(word):
+            found.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+    found.discard(word)
+    return found
+
+
+# For the batch pass: lower-case ASCII bytes with punctuation turned into spaces (apostrophes
+# dropped, underscores kept so SSH_FX_NO_SUCH_FILE stays one word), NUL and newline kept.
+_BYTE_TABLE = bytearray(range(256))
+for _c in b'!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\r\x0b\x0c':
+    _BYTE_TABLE[_c] = 0x20
+WORD_BYTES_TABLE = bytes(_BYTE_TABLE)
