@@ -26,7 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
-SEED_LIST = "003_832a1b9627ba0ab8.txt"  # the comprehensive list: every code with a description
+# The seed pages that list codes with descriptions, most complete first.
+SEED_LISTS = ["003_832a1b9627ba0ab8.txt", "002_5d8cb5c5d9143e0d.txt"]
+SEED_EFT = "001_a4f5511e8df33057.txt"  # Globalscape EFT: the HTTP/S and SFTP tables
 PREFIXES = ["", "hey team, ", "fyi ", "prod: ", "@here ", "morning all. ", "ok so ", "(cc @ana) "]
 SUFFIXES = ["", " thanks", " cc @ana", " (customer ACME)", " :(", " - ops", " again", " pls"]
 
@@ -38,12 +40,24 @@ def seeds_dir() -> Path:
 
 
 def seed_phrases() -> list[tuple[str, str]]:
-    """(id, description) for each code the seed list describes: the baseline's phrases."""
-    text = (seeds_dir() / SEED_LIST).read_text(encoding="utf-8")
+    """(id, description), one per code the seed pages describe: the baseline's phrases.
+
+    FTP and Winsock codes come from the list pages (003, then 002, then 000/004), the HTTP and
+    SFTP codes from the EFT page's tables (001).
+    """
+    folder = seeds_dir()
     found: dict[str, str] = {}
-    for match in re.finditer(r"^(\d{3}|1\d{4}) (?!Series)(.+)$", text, re.MULTILINE):
-        code, description = match.group(1), match.group(2).strip()
-        found.setdefault(f"winsock/{code}" if len(code) == 5 else f"ftp/{code}", description)
+    for name in SEED_LISTS:
+        text = (folder / name).read_text(encoding="utf-8")
+        for match in re.finditer(r"^(\d{3}|1\d{4}) (?!Series)(\S.+)$", text, re.MULTILINE):
+            code, description = match.group(1), match.group(2).strip()
+            found.setdefault(f"winsock/{code}" if len(code) == 5 else f"ftp/{code}", description)
+    eft = (folder / SEED_EFT).read_text(encoding="utf-8")
+    http_part, sftp_part = eft.split("\nHTTP/S\n", 1)[1].split("\nSFTP\n", 1)
+    for match in re.finditer(r"^([45]\d\d) ([A-Z][^|\n]+?)\s*\|?\s*$", http_part, re.MULTILINE):
+        found.setdefault(f"http/{match.group(1)}", match.group(2))
+    for match in re.finditer(r"^(-1|\d)(?: \||\n\|)\n([^|\n]+)", sftp_part, re.MULTILINE):
+        found.setdefault(f"sftp/{match.group(1)}", match.group(2).strip())
     return list(found.items())
 
 

@@ -159,7 +159,8 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
         line_end = len(text)
     before = text[max(line_start, start - 80) : start]
     after = text[end : min(line_end, end + 160)]
-    if _REJECT_BEFORE.search(before) or _REJECT_AFTER.match(after):
+    # End-anchored patterns are tried at every position, so they see only the last words.
+    if _REJECT_BEFORE.search(before, max(0, len(before) - 40)) or _REJECT_AFTER.match(after):
         return None
     if _SOLE.match(text[line_start:line_end]) and line_start == 0 and line_end == len(text):
         return NumberContext(0.9, True, "", False)

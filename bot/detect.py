@@ -9,6 +9,7 @@ costs almost nothing.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -97,6 +98,52 @@ _FAMILY_PROTOCOLS = frozenset({"ftp", "sftp", "http", "ssh"})
 _TIERS = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
 
 
+class _Facts:
+    """What a message says about its context, each worked out at most once per message."""
+
+    def __init__(self, lower: str) -> None:
+        self.lower = lower
+
+    @functools.cached_property
+    def question(self) -> bool:
+        return is_question(self.lower)
+
+    @functools.cached_property
+    def ftp(self) -> bool:
+        return _FTP_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def sftp(self) -> bool:
+        return _SFTP_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def web_app(self) -> bool:
+        return _WEB_APP_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def mft(self) -> bool:
+        return _MFT_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def web(self) -> bool:
+        return _WEB_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def file_transfer(self) -> bool:
+        return _WEAK_FT_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def trouble(self) -> bool:
+        return _TROUBLE.search(self.lower) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _facts(lower: str) -> _Facts:
+    """The facts of a message; the scanner passes one string object per message, so repeat
+    look-ups hit the cache without rehashing."""
+    return _Facts(lower)
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     entry_id: str
@@ -120,7 +167,10 @@ class Detector:
         self.errno_sftp: dict[str, str] = {}
         self.names: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, entry id)
         self.typo: dict[str, str] = {}
+        self.typo_bytes: dict[bytes, bytes] = {}
         self.gate: dict[bytes, int] = {}
+        self.reachable: dict[bytes, set[int]] = {}  # gate word -> phrases it may start
+        self.raw_need: list[frozenset[bytes]] = []
         self._load_errno()
         for entry in kb.entries.values():
             self._add_entry(entry)
@@ -163,9 +213,11 @@ class Detector:
         for chunk in vocab_texts:
             vocab.update(textmod.significant_words(chunk))
         self.vocab[entry.id] = frozenset(vocab)
-        self.variant_res[entry.id] = [
-            (re.compile(v.when, re.IGNORECASE), v.key) for v in entry.variants
-        ]
+        if entry.variants:
+            # Case-insensitive by lower-casing both sides: re.IGNORECASE is several times slower.
+            self.variant_res[entry.id] = [
+                (re.compile(_lower_pattern(v.when)), v.key) for v in entry.variants
+            ]
 
     def _build_gate(self) -> None:
         """Anchor each phrase on its rarest word; let through the words that need a look."""
@@ -187,6 +239,7 @@ class Detector:
             anchor = min(
                 phrase.order,
                 key=lambda w: (
+                    w.isdigit(),
                     w in textmod.COMMON_WORDS,
                     w in textmod.SPELLING_SOURCES,
                     frequency[w],
@@ -199,6 +252,13 @@ class Detector:
             for spelling in (anchor, *spelled_by.get(anchor, ()), *sources):
                 key = spelling.encode()
                 self.gate[key] = self.gate.get(key, 0) | _PHRASE
+                self.reachable.setdefault(key, set()).add(index)
+            # What the raw words must hold for this phrase to have a chance: its words that no
+            # spelling rule writes (those may hide in "can't", "timeout", "file name").
+            self.raw_need.append(
+                frozenset(w.encode() for w in phrase.words if w not in textmod.SPELLING_SOURCES)
+            )
+        self.typo_bytes = {k.encode(): v.encode() for k, v in self.typo.items()}
         for lowered in self.names:
             key = lowered.encode()
             self.gate[key] = self.gate.get(key, 0) | _NAME
@@ -245,6 +305,14 @@ class Detector:
         for message in prepared[:-1]:
             starts.append(starts[-1] + len(message) + 1)
         found: list[list[Match] | None] = [None] * len(prepared)
+        lowers: dict[int, str] = {}
+
+        def lower_of(index: int) -> str:
+            text = lowers.get(index)
+            if text is None:
+                base = starts[index]
+                text = lowers[index] = lower[base : base + len(prepared[index])]
+            return text
 
         def bucket(index: int) -> list[Match]:
             current = found[index]
@@ -261,13 +329,8 @@ class Detector:
                 continue
             index = bisect.bisect_right(starts, at) - 1
             base = starts[index]
-            size = len(prepared[index])
             self._judge_code(
-                prepared[index],
-                lower[base : base + size],
-                at - base,
-                hit.end() - base,
-                bucket(index),
+                prepared[index], lower_of(index), at - base, hit.end() - base, bucket(index)
             )
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
         gate_keys, gate = self.gate_keys, self.gate
@@ -279,16 +342,23 @@ class Detector:
             hits = gate_keys.intersection(words)
             for word in hits:
                 kinds |= gate[word]
-            base = starts[index]
             message = prepared[index]
-            message_lower = lower[base : base + len(message)]
+            message_lower = lower_of(index)
             if kinds & _NAME:
                 self._match_names(message, message_lower, hits, bucket(index))
             if kinds & _SPECIAL:
                 self._special_forms(message, message_lower, bucket(index))
-            if kinds & _PHRASE:
+            if kinds & _PHRASE and self._phrase_possible(words, hits):
                 self._match_phrases(message, message_lower, bucket(index))
         return [self._finish(m, threshold, informational) if m else [] for m in found]
+
+    def _phrase_possible(self, words: list[bytes], hits: frozenset[bytes]) -> bool:
+        """Cheap test on raw words: could any phrase that the gate words start be complete?"""
+        typo = self.typo_bytes
+        present = {typo.get(w, w) for w in words}
+        need = self.raw_need
+        reachable = self.reachable
+        return any(need[index] <= present for word in hits for index in reachable.get(word, ()))
 
     def _match_names(
         self, message: str, lower: str, hits: frozenset[bytes], matches: list[Match]
@@ -304,7 +374,7 @@ class Detector:
             if (
                 entry_id.startswith("sftp/")
                 and name not in self.kb.by_name
-                and not (_SFTP_CONTEXT.search(lower))
+                and not _facts(lower).sftp
             ):
                 continue  # a bare ENOENT is about SFTP only when the message is
             start = exact if exact >= 0 else lower.find(word.decode())
@@ -322,7 +392,7 @@ class Detector:
             code = hit.group(1)
             said = hit.group(0)
             explicit = "sftp" in said or "ssh_fx" in said or "=" in said
-            if not self.kb.has("sftp", code) or not (explicit or _SFTP_CONTEXT.search(lower)):
+            if not self.kb.has("sftp", code) or not (explicit or _facts(lower).sftp):
                 continue
             if _NOT_SFTP_BEFORE.search(lower, max(0, hit.start() - 30), hit.start()):
                 continue
@@ -334,7 +404,7 @@ class Detector:
             entry_id = self.errno_linux.get(number)
             if entry_id is None and number.startswith("1") and self.kb.has("winsock", number):
                 entry_id = f"winsock/{number}"
-            if entry_id is None and _SFTP_CONTEXT.search(lower):
+            if entry_id is None and _facts(lower).sftp:
                 entry_id = self.errno_sftp.get(number) or (
                     "sftp/4" if self.kb.has("sftp", "4") and len(number) <= 3 else None
                 )
@@ -380,7 +450,7 @@ class Detector:
             )
         if confidence == 0.0:
             return
-        asked = verdict.asked or verdict.ask_before or is_question(lower)
+        asked = verdict.asked or verdict.ask_before or _facts(lower).question
         self._add(
             matches,
             entry_id,
@@ -396,14 +466,13 @@ class Detector:
         """ftp/N or http/N for a three-digit code, or None when the context says neither."""
         ftp_id, http_id = f"ftp/{number}", f"http/{number}"
         has_ftp, has_http = ftp_id in self.kb.entries, http_id in self.kb.entries
-        strong = _FTP_CONTEXT.search(lower) is not None
-        web_app = _WEB_APP_CONTEXT.search(lower) is not None
+        facts = _facts(lower)
+        strong, web_app = facts.ftp, facts.web_app
         before = lower[max(0, start - 14) : start]
         explicit_http = re.search(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$", before)
         if has_http:
-            mft = _MFT_CONTEXT.search(lower) is not None
-            weak = _WEAK_FT_CONTEXT.search(lower) is not None
-            if mft or (_WEB_CONTEXT.search(lower) and strong):
+            mft, weak = facts.mft, facts.file_transfer
+            if mft or (facts.web and strong):
                 return http_id
             if explicit_http and weak and not web_app:
                 return http_id
@@ -439,6 +508,7 @@ class Detector:
         canon = [typo.get(w, w) for w in textmod.words(lower)]
         present = set(canon)
         hits: list[tuple[_Phrase, float]] = []
+        where: dict[str, list[int]] | None = None
         has_context: bool | None = None
         for anchor in self.anchor_keys.intersection(present):
             for index in self.anchors[anchor]:
@@ -447,10 +517,14 @@ class Detector:
                     continue
                 if phrase.needs_context:
                     if has_context is None:
-                        has_context = bool(_FTP_CONTEXT.search(lower) and _TROUBLE.search(lower))
+                        has_context = _facts(lower).ftp and _facts(lower).trouble
                     if not has_context:
                         continue
-                places = _places(canon, phrase.order, anchor)
+                if where is None:
+                    where = {}
+                    for i, word in enumerate(canon):
+                        where.setdefault(word, []).append(i)
+                places = _places(where, phrase.order, anchor)
                 size = len(phrase.words)
                 confidence = 0.82 if size == 2 else 0.88 if size == 3 else 0.92
                 if max(places) - min(places) + 1 > 2 * size + 1:
@@ -474,7 +548,7 @@ class Detector:
                 message,
                 start,
                 start + len(phrase.locate),
-                asked=is_question(lower),
+                asked=_facts(lower).question,
                 variant=phrase.variant,
                 from_phrase=True,
             )
@@ -499,32 +573,37 @@ class Detector:
         line_start = message.rfind("\n", 0, start) + 1
         line_end = message.find("\n", end)
         line = message[line_start : line_end if line_end >= 0 else len(message)]
-        if variant is None:
-            probe = reply_text or line
-            for pattern, key in self.variant_res[entry_id]:
-                if pattern.search(probe):
-                    variant = key
-                    break
-        title, retry = entry.title, entry.retry
         chosen = entry.variant(variant)
-        if chosen is not None:
-            title, retry = chosen.title, chosen.retry
-        evidence = _evidence(message, line_start, line, start)
         matches.append(
             Match(
                 entry.protocol,
                 entry.code,
                 entry.id,
-                title,
-                retry,
+                chosen.title if chosen else entry.title,
+                chosen.retry if chosen else entry.retry,
                 confidence,
-                evidence,
+                _evidence(message, line_start, line, start),
                 variant,
                 position=start + 1 if from_phrase else start,
                 from_phrase=from_phrase,
                 asked=asked,
+                probe=reply_text or line,
             )
         )
+
+    def _resolve_variant(self, match: Match, others: list[Match]) -> None:
+        """Pick the variant whose pattern fits the reply text."""
+        entry = self.kb.entries[match.id]
+        patterns = self.variant_res.get(match.id)
+        if match.variant is None and patterns:
+            probes = {match.probe.lower(), *(m.probe.lower() for m in others if m.id == match.id)}
+            for pattern, key in patterns:  # the first variant listed that fits wins
+                if any(pattern.search(probe) for probe in probes):
+                    match.variant = key
+                    break
+        variant = entry.variant(match.variant)
+        if variant is not None:
+            match.title, match.retry = variant.title, variant.retry
 
     def _finish(self, matches: list[Match], threshold: float, informational: bool) -> list[Match]:
         """Drop weak and unasked matches, merge repeats, order best first, cap the list."""
@@ -557,18 +636,12 @@ class Detector:
             current = best.get(match.id)
             if current is None or _better(match, current):
                 if current is not None and match.variant is None:
-                    match.variant, match.title, match.retry = (
-                        current.variant,
-                        current.title,
-                        current.retry,
-                    )
+                    match.variant = current.variant
                 best[match.id] = match
             elif current.variant is None and match.variant is not None:
-                current.variant, current.title, current.retry = (
-                    match.variant,
-                    match.title,
-                    match.retry,
-                )
+                current.variant = match.variant
+        for match in best.values():
+            self._resolve_variant(match, kept)
         ordered = sorted(
             best.values(),
             key=lambda m: (_TIERS.get(m.protocol, 1), -round(m.confidence, 1), m.position),
@@ -576,14 +649,15 @@ class Detector:
         return ordered[:MAX_MATCHES]
 
 
-def _places(canon: list[str], order: tuple[str, ...], anchor: str) -> list[int]:
+def _lower_pattern(pattern: str) -> str:
+    """A pattern's letters in lower case, escapes (\\S, \\W, \\D, \\B) left as written."""
+    return re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), pattern)
+
+
+def _places(where: dict[str, list[int]], order: tuple[str, ...], anchor: str) -> list[int]:
     """Where each phrase word sits, taking each word's occurrence nearest the anchor."""
-    pivot = canon.index(anchor)
-    places = []
-    for word in order:
-        nearest = min((i for i, w in enumerate(canon) if w == word), key=lambda i: abs(i - pivot))
-        places.append(nearest)
-    return places
+    pivot = where[anchor][0]
+    return [min(where[word], key=lambda i: abs(i - pivot)) for word in order]
 
 
 def _other_family(phrase: Match, reply_protocol: str) -> bool:

@@ -113,6 +113,8 @@ class Match:
     from_phrase: bool = field(default=False, compare=False)
     # The message asks about this code ("what does 226 mean?"); informational codes need it.
     asked: bool = field(default=False, compare=False)
+    # The text a variant's pattern is tried on: the reply's own words, or the evidence line.
+    probe: str = field(default="", compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """The CONTRACT.md Match object."""

@@ -28,7 +28,6 @@ _QUOTES = str.maketrans(
         "\u2013": "-",
         "\u2014": "-",
         "\u2026": "...",
-        "`": " ",
     }
 )
 
@@ -44,15 +43,18 @@ def _unwrap_link(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+_LINK_STARTS = ("<http", "<@", "<#", "<!", "<mailto:", "<ftp", "<sftp")
+
+
 def prepare(text: str) -> str:
     """Undo Slack's escaping and link wrapping, and straighten quotes, dashes and fences."""
-    if text.isascii() and "<" not in text and "&" not in text and "`" not in text:
-        return text
-    if "<" in text:
+    if "<" in text and any(start in text for start in _LINK_STARTS):
         text = _SLACK_LINK.sub(_unwrap_link, text)
     if "&" in text:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text.translate(_QUOTES)
+    if "`" in text:
+        text = text.replace("`", " ")
+    return text if text.isascii() else text.translate(_QUOTES)
 
 
 # Word forms that people write several ways, mapped to one spelling before words are compared;
@@ -117,6 +119,10 @@ COMMON_WORDS = frozenset(
     such sure system take than thanks then there these thing think those though through
     time today too try trying turn two under until up upload use used user using very want
     remote returned returns return local message messages
+    ftp ftps sftp ssh transfer transfers port ports support page log logs account minute minutes
+    report link build record match servers ip completed took key keys cert tls folder disk host
+    status code access found timeout connection connect login denied refused reset pinned week
+    hour hours update updated job jobs night nightly morning partner customer team
     way well went what when where which while who why will with work working works would
     yes yet
     """.split()

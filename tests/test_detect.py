@@ -159,3 +159,15 @@ def test_huge_and_binary_messages_get_a_clean_answer() -> None:
     """Megabytes of noise or binary bytes neither crash nor hang the scanner."""
     assert isinstance(scan("x" * 5_000_000), list)
     assert isinstance(scan(bytes(range(256)).decode("latin-1") * 100), list)
+
+
+def test_variant_patterns_ignore_case() -> None:
+    """A reply in capitals still selects its variant."""
+    match = scan("550 PERMISSION DENIED.")[0]
+    assert (match.id, match.variant) == ("ftp/550", "permission-denied")
+
+
+def test_http_code_needs_file_transfer_context() -> None:
+    """An HTTP code is answered for an MFT web front end, not for an unrelated web app."""
+    assert _ids("EFT web client gives 413 when I upload a 2 GB file") == ["http/413"]
+    assert scan("our react app shows a 413 on the avatar endpoint") == []
