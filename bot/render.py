@@ -43,6 +43,7 @@ examples: ftpcode 553 | ftpcode sftp 4 | ftpcode WSAECONNRESET
           ftpcode "can't open data connection\""""
 
 ERROR_PREFIX = "ftpcode: "
+CORRECTION_LABEL = "What the standard says"
 NOTHING_FOUND = "No FTP, SFTP, socket, SSH, TLS or curl error recognised in {query!r}."
 DID_YOU_MEAN = "Did you mean: {options}?"
 EMPTY_QUERY = "Give a code or an error text, for example: ftpcode 553"
@@ -60,8 +61,14 @@ CONSOLE_SILENT = "(the bot stays silent: nothing here it should answer)"
 CONSOLE_PROMPT = "message> "
 
 
-def _wrap(text: str, indent: str = "  ", width: int = 92) -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+def _wrap(text: str, indent: str = "  ", width: int = 92, hang: str | None = None) -> str:
+    """Fill a paragraph; `hang` is the indent of continuation lines (default: `indent`)."""
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent if hang is None else hang,
+    )
 
 
 def _source_label(kb: KnowledgeBase, source_id: str) -> str:
@@ -88,18 +95,15 @@ def entry_text(kb: KnowledgeBase, entry: Entry, variant_key: str | None = None) 
     lines.append("")
     lines.append(_wrap(variant.meaning if variant else entry.meaning))
     if variant:
-        lines.append(_wrap(f"In general, {entry.id}: {entry.title}. {entry.meaning}"))
+        lines += ["", _wrap(f"In general, {entry.id} ({entry.title}): {entry.meaning}")]
     fixes = [*(variant.fixes if variant else ()), *entry.fixes]
     if fixes:
         lines += ["", "What to do:"]
         for who, group in fixes_by_who(fixes):
             lines.append(f"  {WHO_LABEL[who]}:")
             for fix in group:
-                lines.append(
-                    _wrap(f"- {fix.text} [{_source_label(kb, fix.source)}]", "    ").replace(
-                        "    - ", "    - ", 1
-                    )
-                )
+                advice = f"- {fix.text} [{_source_label(kb, fix.source)}]"
+                lines.append(_wrap(advice, "    ", hang="      "))
     others = [v for v in entry.variants if v is not variant]
     if others:
         lines += ["", "The same code also means:"]
@@ -112,10 +116,10 @@ def entry_text(kb: KnowledgeBase, entry: Entry, variant_key: str | None = None) 
     if entry.claims:
         lines += ["", "Where sources disagree:"]
         for claim in entry.claims:
-            lines.append(_wrap(f"- {_source_label(kb, claim.source)} says: {claim.claim}", "  "))
-            lines.append(
-                _wrap(f"  {_source_label(kb, claim.correction_source)}: {claim.correction}", "  ")
-            )
+            said = f"- {_source_label(kb, claim.source)} says: {claim.claim}"
+            lines.append(_wrap(said, "  ", hang="    "))
+            fixed = f"{CORRECTION_LABEL} ({_source_label(kb, claim.correction_source)}): "
+            lines.append(_wrap(fixed + claim.correction, "    "))
     if entry.related:
         lines += ["", "Related: " + ", ".join(entry.related)]
     cited = list(dict.fromkeys([*entry.defined_in, *(f.source for f in fixes)]))
@@ -152,9 +156,8 @@ def reply_text(kb: KnowledgeBase, matches: Sequence[Match]) -> str:
         fixes = [*(variant.fixes if variant else ()), *entry.fixes][:3]
         lines = [f"{match.id}: {match.title}  ({VERDICT_SHORT[match.retry]})", _wrap(meaning)]
         for fix in fixes:
-            lines.append(
-                _wrap(f"- {WHO_LABEL[fix.who]}: {fix.text} [{_source_label(kb, fix.source)}]")
-            )
+            advice = f"- {WHO_LABEL[fix.who]}: {fix.text} [{_source_label(kb, fix.source)}]"
+            lines.append(_wrap(advice, "  ", hang="    "))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
