@@ -60,6 +60,16 @@ _FTP_CONTEXT = re.compile(
     r"pyftpdlib|jsch|sshj|openssh|moveit|goanywhere|axway|cerberus|ws_ftp|coreftp|cyberduck|"
     r"transmit|rclone|webdav)\b"
 )
+# Words that name one protocol family only: an FTP entry's generic phrases ("no such file")
+# count beside FTP words, an SFTP entry's beside SSH words.
+_FTP_ONLY = re.compile(
+    r"\b(?:ftps?|vsftpd|proftpd|pure-?ftpd|lftp|cuteftp|ftplib|ftpwebrequest|serv-u|tnftp|"
+    r"passive|pasv|epsv|pyftpdlib|ws_ftp|coreftp|stor|retr|ftp>|iis\s+ftp)\b"
+)
+_SSH_ONLY = re.compile(
+    r"\b(?:sftp|ssh|scp|paramiko|pysftp|jsch|sshj|openssh|ssh_fx\w*|sftp-server|"
+    r"internal-sftp)\b|\(\d+/-31\)"
+)
 _WEAK_FT_CONTEXT = re.compile(
     r"\b(?:upload|uploads|uploading|uploaded|download|downloads|downloading|transfer|transfers|"
     r"transferring|file|files|directory|listing|put|get|mput|mget)\b"
@@ -111,6 +121,22 @@ class _Facts:
     @functools.cached_property
     def ftp(self) -> bool:
         return _FTP_CONTEXT.search(self.lower) is not None
+
+    @functools.cached_property
+    def ftp_only(self) -> bool:
+        return _FTP_ONLY.search(self.lower) is not None
+
+    @functools.cached_property
+    def ssh_only(self) -> bool:
+        return _SSH_ONLY.search(self.lower) is not None
+
+    def family(self, protocol: str) -> bool:
+        """Whether the message names the protocol family that `protocol` belongs to."""
+        if protocol == "ftp":
+            return self.ftp_only or (self.ftp and not self.ssh_only)
+        if protocol in ("sftp", "ssh"):
+            return self.ssh_only or (self.ftp and not self.ftp_only)
+        return self.ftp
 
     @functools.cached_property
     def sftp(self) -> bool:
@@ -509,16 +535,15 @@ class Detector:
         present = set(canon)
         hits: list[tuple[_Phrase, float]] = []
         where: dict[str, list[int]] | None = None
-        has_context: bool | None = None
         for anchor in self.anchor_keys.intersection(present):
             for index in self.anchors[anchor]:
                 phrase = self.phrases[index]
                 if not present.issuperset(phrase.words):
                     continue
                 if phrase.needs_context:
-                    if has_context is None:
-                        has_context = _facts(lower).ftp and _facts(lower).trouble
-                    if not has_context:
+                    facts = _facts(lower)
+                    protocol = phrase.entry_id.split("/", 1)[0]
+                    if not (facts.trouble and facts.family(protocol)):
                         continue
                 if where is None:
                     where = {}
@@ -590,6 +615,14 @@ class Detector:
                 probe=reply_text or line,
             )
         )
+
+    def variant_of(self, entry_id: str, text: str) -> str | None:
+        """The variant of an entry that a reply text selects (first listed that fits)."""
+        lowered = text.lower()
+        for pattern, key in self.variant_res.get(entry_id, ()):
+            if pattern.search(lowered):
+                return key
+        return None
 
     def _resolve_variant(self, match: Match, others: list[Match]) -> None:
         """Pick the variant whose pattern fits the reply text."""

@@ -204,13 +204,6 @@ def test_bad_usage_is_a_one_line_error() -> None:
     assert len(result.stderr.decode().strip().splitlines()) == 1
 
 
-def test_log_says_it_is_not_ready_yet() -> None:
-    """`ftpcode log` exits 2 with a one-line note until log diagnosis lands."""
-    result = run("log", "--json", "-", stdin=b"220 hi\n")
-    assert result.returncode == 2
-    assert b"not available yet" in result.stderr
-
-
 def test_serve_without_tokens_is_the_offline_console() -> None:
     """With no Slack tokens, serve answers piped messages like the bot, then exits."""
     env_free = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
