@@ -21,3 +21,4 @@ check-knowledge:
 
 bench:
 	$(PY) -m bench.scan
+	$(PY) -m bench.logs

@@ -169,8 +169,30 @@ def _scan_jsonl(path: str | None, out: TextIO) -> int:
 
 
 def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
-    del args, out
-    raise UsageError(render.LOG_NOT_READY)
+    from bot.logs.analyse import analyse_file, analyse_stream
+
+    files = args.files or ["-"]
+    status = 0
+    for index, name in enumerate(files):
+        try:
+            stdin = name == "-"
+            report = analyse_stream(sys.stdin.buffer, "-") if stdin else analyse_file(name)
+        except (OSError, EOFError, ValueError) as exc:  # unreadable, or a corrupt gzip
+            status = 2
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            message = f"cannot read {name}: {reason}"
+            if args.json:
+                out.write(json.dumps({"file": name, "error": message}) + "\n")
+            else:
+                print(render.error_line(message), file=sys.stderr)
+            continue
+        if args.json:
+            out.write(json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+        else:
+            out.write(("\n" if index else "") + render.log_text(report) + "\n")
+        out.flush()
+    return status
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

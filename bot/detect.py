@@ -235,6 +235,8 @@ class Detector:
             add(variant.phrases, variant.key, False)
             add(variant.context_phrases, variant.key, True)
             vocab_texts += [variant.title, *variant.phrases, *variant.context_phrases]
+            # The literal words of a variant's pattern are words its replies use.
+            vocab_texts.append(" ".join(re.findall(r"(?<!\\)\b[a-z]{3,}", variant.when.lower())))
         vocab: set[str] = set()
         for chunk in vocab_texts:
             vocab.update(textmod.significant_words(chunk))

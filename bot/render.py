@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.knowledge import KnowledgeBase
 from bot.models import Entry, Fix, Match, Verdict
+
+if TYPE_CHECKING:
+    from bot.logs.model import LogEvent, LogReport
 
 VERDICT_LABEL: dict[Verdict, str] = {
     "yes": "Retry: yes, it is transient; retry unchanged",
@@ -47,7 +51,6 @@ CORRECTION_LABEL = "What the standard says"
 NOTHING_FOUND = "No FTP, SFTP, socket, SSH, TLS or curl error recognised in {query!r}."
 DID_YOU_MEAN = "Did you mean: {options}?"
 EMPTY_QUERY = "Give a code or an error text, for example: ftpcode 553"
-LOG_NOT_READY = "ftpcode log is not available yet: log diagnosis is being built (issue 4)"
 SERVE_NOT_READY = (
     "the Slack app is not available yet (issue 5); unset SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
     "to use the offline console"
@@ -170,3 +173,104 @@ def scan_text(kb: KnowledgeBase, matches: Sequence[Match]) -> str:
 def error_line(message: str) -> str:
     """A one-line error for stderr."""
     return ERROR_PREFIX + " ".join(message.split())
+
+
+# -- log diagnosis ----------------------------------------------------------------------
+
+LOG_NOTE_PASSIVE_BLOCKED = (
+    "Both EPSV and PASV data connections failed, so the server's passive port range is "
+    "not reachable: a firewall drops it or NAT does not forward it."
+)
+LOG_NOTE_ACTIVE_MODE = (
+    "The client used active mode (PORT/EPRT): the server had to connect back to the client, "
+    "which NAT and firewalls usually prevent. Passive mode avoids that."
+)
+LOG_NOTHING = "Nothing in this input looks like an FTP, SFTP, SSH, TLS or socket event."
+
+
+def _first_sentence(text: str) -> str:
+    cut = text.find(". ")
+    return text if cut < 0 else text[: cut + 1]
+
+
+def log_explanation(event: LogEvent, meaning: str, *, ok: bool, notes: Sequence[str]) -> str:
+    """One paragraph: which line, what it says, what it means, and what the sequence adds."""
+    quoted = event.text if len(event.text) <= 140 else event.text[:137] + "..."
+    if event.outcome == "success" and ok:
+        head = f"The session ended well: line {event.line} shows '{quoted}'."
+    elif ok and event.outcome != "error":
+        head = f"Nothing failed; the last event is on line {event.line}: '{quoted}'."
+    elif ok:
+        head = f"Line {event.line} shows '{quoted}', but the session went on."
+    else:
+        after = f" after {event.command}" if event.command else ""
+        head = f"Line {event.line}{after}: '{quoted}'."
+    parts = [head]
+    if not (event.outcome == "success" and ok):
+        parts.append(_first_sentence(meaning))
+    parts += list(notes)
+    return " ".join(parts)
+
+
+def log_note_probe(probe: LogEvent) -> str:
+    return (
+        f"The client's automatic {probe.command or 'probe'} on line {probe.line} drew "
+        f"'{probe.code}', which is harmless because the session went on."
+    )
+
+
+def log_note_recovered(by: LogEvent) -> str:
+    return f"The client recovered: line {by.line} shows '{by.text[:80]}'."
+
+
+LOG_NOTE_UPLOAD_BROKEN = (
+    "It happened during an upload: a server that aborts or resets an upload usually could not "
+    "store it (a full disk or quota), so check the space before retrying."
+)
+
+
+def log_note_filtered_name(name: str) -> str:
+    return (
+        f"The file name '{name}' is of a kind servers often refuse by rule (executables, "
+        "scripts, dot files): renaming it, or zipping it, usually gets it through."
+    )
+
+
+def log_note_consequence(failure: LogEvent) -> str:
+    return f"That is why the data connection failed on line {failure.line} ('{failure.text[:80]}')."
+
+
+def log_note_wrapper(wrapper: LogEvent) -> str:
+    return f"curl reported it as exit code {wrapper.code} ({wrapper.title})."
+
+
+def log_text(report: LogReport) -> str:
+    """`ftpcode log` without --json: the diagnosis a person reads."""
+    lines = [
+        f"{report.file}: {report.lines} lines"
+        + (f", read as {', '.join(report.formats)}" if report.formats else "")
+    ]
+    if report.diagnosis is None:
+        lines.append("  " + LOG_NOTHING)
+    sessions = report.sessions if len(report.sessions) > 1 else []
+    for number, session in enumerate(sessions, 1):
+        diag = session.diagnosis
+        verdict = "ok" if diag and diag.ok else "failed"
+        summary = f"{diag.id} {diag.title} ({VERDICT_SHORT[diag.retry]})" if diag else "nothing"
+        lines.append(
+            f"  session {number} (lines {session.first_line}-{session.last_line}): "
+            f"{verdict}: {summary}"
+        )
+    if report.diagnosis is not None:
+        diag = report.diagnosis
+        state = "OK" if diag.ok else "FAILED"
+        lines += ["", f"{state}: {diag.id}  {diag.title}", f"  {VERDICT_LABEL[diag.retry]}"]
+        lines.append(_wrap(diag.explanation))
+    if report.secrets:
+        where = ", ".join(str(s.line) for s in report.secrets[:10])
+        lines += [
+            "",
+            f"Warning: clear-text credentials on line(s) {where}. "
+            "Rotate them; this report does not repeat them.",
+        ]
+    return "\n".join(lines)

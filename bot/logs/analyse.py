@@ -1,0 +1,390 @@
+"""Read a transcript or log, find its events, split it into sessions and diagnose each.
+
+The formats are data (knowledge/logs/*.toml). Each chunk of the input is scanned by the
+detected formats' compiled patterns with `finditer` over the whole chunk, so Python runs
+only for lines that hold a reply, a command, a known message or an error word.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from bot.detect import detector
+from bot.knowledge import KnowledgeBase, load
+from bot.logs import reader, secrets
+from bot.logs.diagnose import SessionState
+from bot.logs.formats import LogFormat, load_formats
+from bot.logs.model import LogEvent, LogReport, Secret, Session
+from bot.models import Match
+
+EVENT_CAP = 10_000
+SESSION_CAP = 500
+# A server's description line and the reply it describes sit this close together.
+PENDING_LINES = 3
+DETECT_LINES = 400
+_NEGATED_CLASS = re.compile(r"\[\^(?!\\n)")
+# A reply line in a transcript we have no format for: "220 ...", "< 220 ...", "Response: 220".
+_GENERIC_REPLY = re.compile(
+    r"^(?:[^\n]*\r)?[ \t]*(?:[<>][ \t]?|Response:[ \t]*|Reply:[ \t]*)?"
+    r"(?P<code>[1-6]\d\d)(?P<sep>[ -])(?P<text>[^\n\r]*)$",
+    re.MULTILINE,
+)
+# A shell prompt running a file-transfer client starts a new session.
+_SHELL_START = re.compile(
+    r"^(?:[\w.@~:/-]*[$#%>] |PS [^>\n]*> )(?:sudo )?(?:curl|lftp|ftp|sftp|tnftp|ncftp|ssh|scp|"
+    r"python3?|winscp(?:\.com)?|psftp|pftp|nc|telnet|openssl)\b",
+    re.MULTILINE,
+)
+# Lines that may hold an error in words (no code): worth a look by the chat scanner.
+# Searched in lower-cased text without anchors, so the engine's literal scan does the work;
+# the line around a hit is cut out afterwards.
+_ERROR_WORDS = re.compile(
+    r"refused|reset|timed? ?out|denied|unable|cannot|can't|couldn't|could not|fail|error|"
+    r"exception|unreachable|no route|not known|resolve|certificate|handshake|host key|"
+    r"identification|negotiate|wrong version|protocol version|forcibly|aborted|broken pipe|"
+    r"eof|closed by"
+)
+_CONTINUATION = "-"
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+
+
+@dataclass(slots=True)
+class _Rules:
+    """The detected formats' patterns, made safe for scanning a whole chunk at once."""
+
+    replies: list[re.Pattern[str]] = field(default_factory=list)
+    commands: list[re.Pattern[str]] = field(default_factory=list)
+    messages: list[tuple[re.Pattern[str], str, str, str | None]] = field(default_factory=list)
+    starts: list[re.Pattern[str]] = field(default_factory=list)
+    ignores: list[re.Pattern[str]] = field(default_factory=list)
+
+
+def _chunk_safe(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern in MULTILINE mode, its negated classes kept from crossing a newline."""
+    source = _NEGATED_CLASS.sub(r"[^\\n", pattern.pattern)
+    return re.compile(source, pattern.flags | re.MULTILINE)
+
+
+def detect_formats(head: str, formats: list[LogFormat]) -> list[LogFormat]:
+    """The formats whose marker lines appear in the first lines of the input."""
+    lines = head.split("\n", DETECT_LINES)[:DETECT_LINES]
+    sample = "\n".join(lines)
+    needed = 1 if sum(1 for line in lines if line.strip()) < 20 else 2
+    return [
+        fmt
+        for fmt in formats
+        if sum(
+            1 for _ in zip(range(needed), _chunk_safe(fmt.detect).finditer(sample), strict=False)
+        )
+        >= needed
+    ]
+
+
+def _compile_rules(formats: list[LogFormat]) -> _Rules:
+    rules = _Rules()
+    for fmt in formats:
+        rules.replies += [_chunk_safe(p) for p in fmt.replies]
+        rules.commands += [_chunk_safe(p) for p in fmt.commands]
+        rules.messages += [
+            (_chunk_safe(m.pattern), m.id, m.outcome, m.variant) for m in fmt.messages
+        ]
+        rules.starts += [_chunk_safe(p) for p in fmt.session_starts]
+        rules.ignores += [_chunk_safe(p) for p in fmt.ignores]
+    if not formats:
+        rules.replies.append(_GENERIC_REPLY)
+    rules.starts.append(_SHELL_START)
+    return rules
+
+
+# The order in which things found on one line are handled.
+_START, _COMMAND, _REPLY, _MESSAGE, _SCANNED = range(5)
+
+
+class _Hit(NamedTuple):
+    """Something a pattern found in a chunk (a tuple: cheap to make by the thousand)."""
+
+    position: int
+    order: int
+    match: re.Match[str] | None = None
+    message: tuple[str, str, str | None] | None = None  # (id, outcome, variant)
+    scanned: Match | None = None
+
+
+class _Analyser:
+    """Feeds chunks through the rules; keeps bounded state."""
+
+    def __init__(self, kb: KnowledgeBase, rules: _Rules) -> None:
+        self.kb = kb
+        self.rules = rules
+        self.events: list[LogEvent] = []
+        self.events_total = 0
+        self.secrets: list[Secret] = []
+        self.secret_values: set[str] = set()
+        self.sessions: list[Session] = []  # the first SESSION_CAP, for the report
+        self.sessions_total = 0
+        self.last_failed: Session | None = None
+        self.last_session: Session | None = None
+        self.state = SessionState(kb, first_line=1)
+        self.line_offset = 0  # lines before the current chunk
+        self.open_reply: str | None = None  # code of a multi-line reply still open
+        self.pending: tuple[int, str, str, str | None, str] | None = None
+        self.last_line = 0
+
+    # -- per chunk ---------------------------------------------------------------------
+
+    def feed(self, chunk: str) -> None:
+        newlines = [m.start() for m in re.finditer("\n", chunk)] if "\n" in chunk else []
+
+        def line_of(position: int) -> int:
+            return self.line_offset + bisect.bisect_right(newlines, position - 1) + 1
+
+        hits: list[_Hit] = []
+        for order, patterns in (
+            (_START, self.rules.starts),
+            (_COMMAND, self.rules.commands),
+            (_REPLY, self.rules.replies),
+        ):
+            for pattern in patterns:
+                hits += [_Hit(m.start(), order, m) for m in pattern.finditer(chunk)]
+        for pattern, entry_id, outcome, variant in self.rules.messages:
+            hits += [
+                _Hit(m.start(), _MESSAGE, m, (entry_id, outcome, variant))
+                for m in pattern.finditer(chunk)
+            ]
+        lines = [line_of(hit.position) for hit in hits]
+        handled_lines = {line for line, hit in zip(lines, hits, strict=True) if hit.order != _START}
+        for pattern in self.rules.ignores:
+            handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
+        self._note_addresses(chunk, line_of)
+        self._scan_error_lines(_error_lines(chunk, line_of, handled_lines), hits)
+        self._find_secrets(chunk, line_of)
+        ordered = sorted(
+            zip(lines + [line_of(h.position) for h in hits[len(lines) :]], hits, strict=True),
+            key=lambda pair: (pair[0], pair[1].order, pair[1].position),
+        )
+        for line, hit in ordered:
+            self._handle(line, hit)
+        self.line_offset += len(newlines)
+        self.last_line = self.line_offset + (0 if chunk.endswith("\n") else 1)
+
+    def _scan_error_lines(self, lines: list[tuple[int, str]], hits: list[_Hit]) -> None:
+        if not lines:
+            return
+        found = detector().scan_many([text for _, text in lines], threshold=0.7)
+        for (position, _), matches in zip(lines, found, strict=True):
+            hits += [_Hit(position, _SCANNED, scanned=match) for match in matches]
+
+    def _note_addresses(self, chunk: str, line_of: Callable[[int], int]) -> None:
+        """Remember where each IPv4 address first appears (to judge a 227's address)."""
+        known = self.state.addresses
+        for address in set(_IPV4.findall(chunk)).difference(known):
+            known[address] = line_of(chunk.find(address))
+
+    def _find_secrets(self, chunk: str, line_of: Callable[[int], int]) -> None:
+        for found in secrets.find(chunk):
+            line = line_of(found.offset)
+            if not self.secrets or self.secrets[-1].line != line:
+                self.secrets.append(Secret(line, found.kind))
+            if found.value:
+                self.secret_values.add(found.value)
+
+    # -- per event ----------------------------------------------------------------------
+
+    def _handle(self, line: int, hit: _Hit) -> None:
+        if hit.order == _START:
+            self._new_session(line)
+        elif hit.order == _COMMAND and hit.match is not None:
+            self._flush_pending()  # what was pending answered the previous command
+            groups = hit.match.groupdict()
+            verb = (groups.get("command") or "").upper()
+            self.state.command(verb, line, (groups.get("arg") or "").strip())
+        elif hit.order == _REPLY and hit.match is not None:
+            self._reply(line, hit.match)
+        elif hit.order == _MESSAGE and hit.match is not None and hit.message is not None:
+            entry_id, outcome, variant = hit.message
+            self._flush_pending()
+            # A server line that only describes a reply ("FAIL LOGIN") waits: when the reply
+            # itself follows, the reply is the event.
+            self.pending = (line, entry_id, _whole_line(hit.match), variant, outcome)
+        elif hit.scanned is not None:
+            found = hit.scanned
+            self._event(line, found.id, found.evidence, variant=found.variant)
+
+    def _reply(self, line: int, match: re.Match[str]) -> None:
+        code = match.group("code")
+        groups = match.groupdict()
+        text = (groups.get("text") or "").strip()
+        separator = groups.get("sep")
+        if separator is None:
+            end = match.end("code")
+            separator = match.string[end : end + 1]
+        if self.open_reply is not None:
+            if code == self.open_reply and separator == " ":
+                self.open_reply = None  # the last line of a multi-line reply
+            if code == self.open_reply or separator == " ":
+                return
+        if separator == _CONTINUATION:
+            self.open_reply = code
+        entry_id = f"ftp/{code}"
+        if self.pending is not None and (
+            self.pending[1] == entry_id or line - self.pending[0] > PENDING_LINES
+        ):
+            self.pending = None if self.pending[1] == entry_id else self.pending
+        self._flush_pending()
+        if entry_id not in self.kb.entries:
+            return
+        self._event(line, entry_id, f"{code} {text}".strip(), reply_text=text)
+
+    def _flush_pending(self) -> None:
+        if self.pending is not None:
+            line, entry_id, text, variant, outcome = self.pending
+            self.pending = None
+            previous = self.state.last_event
+            if (
+                previous is not None
+                and previous.id == entry_id
+                and previous.outcome == outcome
+                and (line - previous.line <= PENDING_LINES)
+            ):
+                return  # it describes the reply just before it
+            self._event(line, entry_id, text, variant=variant, outcome=outcome)
+
+    def _event(
+        self,
+        line: int,
+        entry_id: str,
+        text: str,
+        *,
+        variant: str | None = None,
+        outcome: str = "",
+        reply_text: str = "",
+    ) -> None:
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return
+        event = self.state.event(entry, line, text.strip()[:300], variant, outcome, reply_text)
+        if event is None:
+            return
+        self.events_total += 1
+        if len(self.events) < EVENT_CAP:
+            self.events.append(event)
+
+    def _new_session(self, line: int) -> None:
+        self._flush_pending()
+        if self.state.has_events():
+            self.state.last_line = max(self.state.first_line, line - 1)
+            self._keep(self.state.close())
+            addresses = self.state.addresses
+            self.state = SessionState(self.kb, first_line=line)
+            self.state.addresses = addresses
+
+    def _keep(self, session: Session) -> None:
+        self.sessions_total += 1
+        self.last_session = session
+        if session.diagnosis is not None and not session.diagnosis.ok:
+            self.last_failed = session
+        if len(self.sessions) < SESSION_CAP:
+            self.sessions.append(session)
+
+    def finish(self, name: str, formats: list[str]) -> LogReport:
+        self._flush_pending()
+        self.state.last_line = max(self.state.first_line, self.last_line)
+        if self.state.has_events() or not self.sessions_total:
+            self._keep(self.state.close())
+        chosen = self.last_failed or self.last_session
+        diagnosis = chosen.diagnosis if chosen else None
+        report = LogReport(
+            file=name,
+            diagnosis=diagnosis,
+            events=self.events,
+            secrets=self.secrets,
+            sessions=self.sessions,
+            formats=formats,
+            lines=self.last_line,
+            events_total=self.events_total,
+            sessions_total=self.sessions_total,
+        )
+        if self.secret_values:
+            _scrub_report(report, self.secret_values)
+        return report
+
+
+def _error_lines(
+    chunk: str, line_of: Callable[[int], int], handled: set[int]
+) -> list[tuple[int, str]]:
+    """(start, text) of each line with an error word that no format rule has handled."""
+    lowered = chunk.lower()
+    if len(lowered) != len(chunk):
+        lowered = chunk  # rare letters that change length: fall back to the exact case
+    found: list[tuple[int, str]] = []
+    last_end = -1
+    for hit in _ERROR_WORDS.finditer(lowered):
+        if hit.start() < last_end:
+            continue  # another hit on a line already taken
+        start = chunk.rfind("\n", 0, hit.start()) + 1
+        end = chunk.find("\n", hit.end())
+        last_end = end if end >= 0 else len(chunk)
+        if line_of(start) not in handled:
+            found.append((start, chunk[start:last_end]))
+    return found
+
+
+def _whole_line(match: re.Match[str]) -> str:
+    text = match.string
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _scrub_report(report: LogReport, values: set[str]) -> None:
+    """No output ever repeats a secret from the input."""
+    for event in report.events:
+        event.text = secrets.scrub(event.text, values)
+    for session in report.sessions:
+        if session.diagnosis is not None:
+            session.diagnosis.explanation = secrets.scrub(session.diagnosis.explanation, values)
+
+
+def analyse_chunks(pieces: Iterable[str], name: str) -> LogReport:
+    """The report for text arriving in pieces that end on line boundaries."""
+    kb = load()
+    iterator: Iterator[str] = iter(pieces)
+    first = next(iterator, "")
+    formats = detect_formats(first, load_formats())
+    analyser = _Analyser(kb, _compile_rules(formats))
+    if first:
+        analyser.feed(first)
+    for piece in iterator:
+        analyser.feed(piece)
+    return analyser.finish(name, [f.tool for f in formats])
+
+
+def analyse_stream(stream: BinaryIO, name: str) -> LogReport:
+    """The report for a byte stream (gzip, UTF-16 and Slack-mangled text accepted)."""
+    return analyse_chunks(reader.chunks(reader.open_stream(stream)), name)
+
+
+def analyse_file(path: str | Path) -> LogReport:
+    """The report for a file on disk; OSError when it cannot be read."""
+    with open(path, "rb") as handle:
+        return analyse_stream(handle, str(path))
+
+
+def analyse_bytes(data: bytes, name: str = "-") -> LogReport:
+    """The report for an in-memory upload or paste."""
+    import io
+
+    return analyse_stream(io.BytesIO(data), name)
+
+
+def analyse_text(text: str, name: str = "-") -> LogReport:
+    """The report for a paste that is already text."""
+    return analyse_bytes(text.encode("utf-8"), name)
+
+
+__all__ = ["analyse_bytes", "analyse_chunks", "analyse_file", "analyse_stream", "analyse_text"]

@@ -1,0 +1,94 @@
+"""Credentials pasted in clear text: find them, say where, and keep them out of every output.
+
+Masked values (`PASS ****`, `PASS (hidden)`, `PASS <password>`) and the anonymous-FTP
+convention (`PASS ftp@example.com`) are not secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MASK = "****"
+
+# Each pattern's group "value" is the secret. Every pattern starts with a literal so that the
+# regex engine can skip through megabytes of log quickly; case-insensitive ones run on
+# lower-cased text (the secret itself is then read from the original at the same place).
+_EXACT: list[tuple[str, re.Pattern[str]]] = [
+    ("password", re.compile(r"PASS[ \t]+(?P<value>[^\s'\"\\]+)")),
+    ("password", re.compile(r"-(?:u|-user)[ \t]+['\"]?[^\s:'\"]+:(?P<value>[^\s'\"]+)")),
+    ("password", re.compile(r"sshpass[ \t]+-p[ \t]*['\"]?(?P<value>[^\s'\"]+)")),
+    ("password", re.compile(r"://[^\s/:@]+:(?P<value>[^\s/@]+)@[^\s/]")),
+    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<value>)")),
+    ("token", re.compile(r"(?P<value>xox[abposr]-[A-Za-z0-9-]{10,})")),
+    ("token", re.compile(r"(?P<value>AKIA[0-9A-Z]{16})\b")),
+]
+_FOLDED: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "password",
+        re.compile(
+            r"[-/](?:password|passwd|pass|pwd|pw)(?:[ \t]*=[ \t]*|[ \t]+)['\"]?(?P<value>[^\s'\"]+)"
+        ),
+    ),
+    (
+        "password",
+        re.compile(r"(?:password|passwd|pwd)[ \t]*[=:][ \t]*['\"]?(?P<value>[^\s'\",;)]+)"),
+    ),
+    (
+        "authorization",
+        re.compile(r"authorization:[ \t]*(?:basic|bearer|digest)?[ \t]*(?P<value>[^\s]+)"),
+    ),
+]
+# What may stand just before "PASS" for it to be the FTP command.
+_BEFORE_PASS = frozenset(" \t\n>*'\"(:,]")
+_MASKED = re.compile(
+    r"^(?:\*+|x{3,}|X{3,}|\(hidden\)|<[^>]*>|\[[^\]]*\]|\{[^}]*\}|\$\{?\w+\}?|%\w+%|"
+    r"hidden|redacted|masked|secret\*+|\.\.\.)$",
+    re.I,
+)
+_ANONYMOUS = re.compile(r"^(?:[\w.+-]*@[\w.-]*|anonymous|guest|ftp|-?wget@|mozilla@)$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    offset: int  # where the value starts in the text given to `find`
+    kind: str
+    value: str
+
+
+def _is_secret(kind: str, value: str) -> bool:
+    if kind == "private-key":
+        return True
+    if not value or _MASKED.match(value):
+        return False
+    return not (kind == "password" and _ANONYMOUS.match(value))
+
+
+def find(text: str) -> list[Found]:
+    """Clear-text credentials in `text`, in order of appearance."""
+    found: dict[int, Found] = {}
+    folded = text.lower()
+    same_length = len(folded) == len(text)
+    runs = [(kind, pattern, text) for kind, pattern in _EXACT]
+    runs += [(kind, pattern, folded if same_length else text) for kind, pattern in _FOLDED]
+    for kind, pattern, haystack in runs:
+        for match in pattern.finditer(haystack):
+            start, end = match.span("value")
+            if (
+                pattern is _EXACT[0][1]
+                and match.start()
+                and (text[match.start() - 1] not in _BEFORE_PASS)
+            ):
+                continue  # "PASS" inside a word, not the command
+            value = text[start:end]
+            if _is_secret(kind, value):
+                found.setdefault(start, Found(start, kind, value))
+    return [found[k] for k in sorted(found)]
+
+
+def scrub(text: str, values: set[str]) -> str:
+    """`text` with every known secret value replaced by a mask."""
+    for value in sorted(values, key=len, reverse=True):
+        if value and value in text:
+            text = text.replace(value, MASK)
+    return text
