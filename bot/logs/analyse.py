@@ -17,7 +17,7 @@ from typing import BinaryIO, NamedTuple
 from bot.detect import detector
 from bot.knowledge import KnowledgeBase, load
 from bot.logs import reader, secrets
-from bot.logs.diagnose import SessionState
+from bot.logs.diagnose import LOGIN_SUCCESS, RESULT_SUCCESS, SessionState
 from bot.logs.formats import LogFormat, load_formats
 from bot.logs.model import LogEvent, LogReport, Secret, Session
 from bot.models import Match
@@ -133,6 +133,8 @@ class _Analyser:
         self.line_offset = 0  # lines before the current chunk
         self.open_reply: str | None = None  # code of a multi-line reply still open
         self.pending: tuple[int, str, str, str | None, str] | None = None
+        self.events_full = False
+        self.plain_ids = plain_ids(kb)
         self.last_line = 0
 
     # -- per chunk ---------------------------------------------------------------------
@@ -267,12 +269,19 @@ class _Analyser:
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return
+        if entry_id in self.plain_ids and not (variant or outcome) and self.events_full:
+            # Past the report's event cap, a plain informational reply only moves the session
+            # along: no event object for the report, no variant, no classification.
+            self.state.plain(entry, line, text.strip()[:300])
+            self.events_total += 1
+            return
         event = self.state.event(entry, line, text.strip()[:300], variant, outcome, reply_text)
         if event is None:
             return
         self.events_total += 1
-        if len(self.events) < EVENT_CAP:
+        if not self.events_full:
             self.events.append(event)
+            self.events_full = len(self.events) >= EVENT_CAP
 
     def _new_session(self, line: int) -> None:
         self._flush_pending()
@@ -312,6 +321,19 @@ class _Analyser:
         if self.secret_values:
             _scrub_report(report, self.secret_values)
         return report
+
+
+def plain_ids(kb: KnowledgeBase) -> frozenset[str]:
+    """FTP replies that never fail, succeed or warn: informational in every variant."""
+    return frozenset(
+        entry.id
+        for entry in kb.entries.values()
+        if entry.protocol == "ftp"
+        and entry.retry == "n/a"
+        and all(v.retry == "n/a" for v in entry.variants)
+        and entry.id not in RESULT_SUCCESS
+        and entry.id != LOGIN_SUCCESS
+    )
 
 
 def _error_lines(

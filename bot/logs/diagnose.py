@@ -164,6 +164,16 @@ class SessionState:
                 self.success = event
         return event
 
+    def plain(self, entry: Entry, line: int, text: str) -> None:
+        """Record a reply that is informational in every variant, the lean way."""
+        event = LogEvent(line, entry.protocol, entry.code, entry.id, text, entry.title, "n/a")
+        self.count += 1
+        self.last_event = event
+        if entry.id not in CLOSING:
+            self.last_progress = event
+            if self.probe_failures:
+                self.probes_passed = list(self.probe_failures)
+
     def _known_address(self, text: str, line: int) -> bool:
         """Whether a 227's address already appeared before it (so the client can reach it)."""
         found = _PASV_ADDRESS.search(text)
