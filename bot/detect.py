@@ -108,27 +108,34 @@ _FAMILY_PROTOCOLS = frozenset({"ftp", "sftp", "http", "ssh"})
 _TIERS = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
 
 
+def _fact(pattern: re.Pattern[str]) -> functools.cached_property[bool]:
+    """A message fact: whether `pattern` occurs in it, worked out once."""
+
+    def compute(facts: _Facts) -> bool:
+        return pattern.search(facts.lower) is not None
+
+    return functools.cached_property(compute)
+
+
 class _Facts:
     """What a message says about its context, each worked out at most once per message."""
 
     def __init__(self, lower: str) -> None:
         self.lower = lower
 
+    ftp = _fact(_FTP_CONTEXT)
+    ftp_only = _fact(_FTP_ONLY)
+    ssh_only = _fact(_SSH_ONLY)
+    sftp = _fact(_SFTP_CONTEXT)
+    web_app = _fact(_WEB_APP_CONTEXT)
+    mft = _fact(_MFT_CONTEXT)
+    web = _fact(_WEB_CONTEXT)
+    file_transfer = _fact(_WEAK_FT_CONTEXT)
+    trouble = _fact(_TROUBLE)
+
     @functools.cached_property
     def question(self) -> bool:
         return is_question(self.lower)
-
-    @functools.cached_property
-    def ftp(self) -> bool:
-        return _FTP_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def ftp_only(self) -> bool:
-        return _FTP_ONLY.search(self.lower) is not None
-
-    @functools.cached_property
-    def ssh_only(self) -> bool:
-        return _SSH_ONLY.search(self.lower) is not None
 
     def family(self, protocol: str) -> bool:
         """Whether the message names the protocol family that `protocol` belongs to."""
@@ -137,30 +144,6 @@ class _Facts:
         if protocol in ("sftp", "ssh"):
             return self.ssh_only or (self.ftp and not self.ftp_only)
         return self.ftp
-
-    @functools.cached_property
-    def sftp(self) -> bool:
-        return _SFTP_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def web_app(self) -> bool:
-        return _WEB_APP_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def mft(self) -> bool:
-        return _MFT_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def web(self) -> bool:
-        return _WEB_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def file_transfer(self) -> bool:
-        return _WEAK_FT_CONTEXT.search(self.lower) is not None
-
-    @functools.cached_property
-    def trouble(self) -> bool:
-        return _TROUBLE.search(self.lower) is not None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -12,21 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.helpers import ROOT, run_ftpcode
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    """Run the installed command in a child process, as a shell user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONUTF8": "1"},
-    )
+run = run_ftpcode
 
 
 def call(*args: str) -> tuple[int, str]:

@@ -13,8 +13,7 @@ import pytest
 
 from bot.logs.analyse import analyse_bytes, analyse_text
 from bot.logs.model import LogReport
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, run_ftpcode
 
 CURL_WRONG_PASSWORD = """\
 $ curl -v -u alice:hunter2-test ftp://ftp.example.com/
@@ -232,15 +231,7 @@ def test_nothing_recognisable_has_a_null_diagnosis() -> None:
     assert (report.diagnosis, report.events) == (None, [])
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+run = run_ftpcode
 
 
 def test_log_json_prints_one_line_per_file_and_fails_after_all(tmp_path: Path) -> None:
