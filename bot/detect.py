@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot import text as textmod
 from bot.context import is_question, judge_number
 from bot.knowledge import KnowledgeBase, knowledge_dir, load
-from bot.models import Entry, Match, Verdict
+from bot.models import Entry, Match
 
 SCAN_THRESHOLD = 0.7
 
@@ -683,10 +683,6 @@ def _other_family(phrase: Match, reply_protocol: str) -> bool:
     return phrase.protocol in _FAMILY_PROTOCOLS and phrase.protocol != reply_protocol
 
 
-def _is_phrase(match: Match) -> bool:
-    return match.from_phrase
-
-
 def _better(candidate: Match, current: Match) -> bool:
     if candidate.confidence != current.confidence:
         return candidate.confidence > current.confidence
@@ -721,9 +717,3 @@ def scan(message: str) -> list[Match]:
 def scan_many(messages: Sequence[str]) -> list[list[Match]]:
     """`scan` for many messages at once."""
     return detector().scan_many(messages)
-
-
-def verdict_of(entry: Entry, variant: str | None) -> Verdict:
-    """The retry verdict of an entry in a variant."""
-    chosen = entry.variant(variant)
-    return chosen.retry if chosen is not None else entry.retry
