@@ -48,6 +48,7 @@ _SFTP_STATUS = re.compile(
     r"(?![\d.])"
 )
 _ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
+_HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
 _SFTP_CONTEXT = re.compile(
     r"\b(?:sftp|ssh|scp|winscp|paramiko|pysftp|jsch|sshj|ssh\.net|openssh|eft|globalscape|"
@@ -480,7 +481,7 @@ class Detector:
         facts = _facts(lower)
         strong, web_app = facts.ftp, facts.web_app
         before = lower[max(0, start - 14) : start]
-        explicit_http = re.search(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$", before)
+        explicit_http = _HTTP_BEFORE.search(before) if "http" in before else None
         if has_http:
             mft, weak = facts.mft, facts.file_transfer
             if mft or (facts.web and strong):
@@ -500,7 +501,8 @@ class Detector:
         mid-sentence) asks for two of them.
         """
         typo = self.typo
-        words = [typo.get(w, w) for w in textmod.significant_words(reply_text)[:6]]
+        # Six words fit in 80 characters; normalising a whole long line would be wasted work.
+        words = [typo.get(w, w) for w in textmod.significant_words(reply_text[:80])[:6]]
         if not words:
             return 0.0
         vocab = self.vocab[entry_id]

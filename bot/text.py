@@ -149,7 +149,13 @@ def normalise_words(lowered: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words of `text` with contractions spelt out, stopwords kept."""
-    return _WORD.findall(normalise_words(text.lower()))
+    lowered = text.lower()
+    if "'" in lowered:
+        lowered = lowered.replace("'", "")
+    found = _WORD.findall(lowered)
+    if SPELLING_TRIGGERS.isdisjoint(found):
+        return found  # nothing to respell: the words as they stand
+    return _WORD.findall(normalise_words(lowered))
 
 
 def significant_words(text: str, *, keep_numbers: bool = False) -> list[str]:
