@@ -302,3 +302,11 @@ def test_live_pyftpdlib_wrong_password_end_to_end(tmp_path: Path) -> None:
     assert (report.diagnosis.id, report.diagnosis.ok) == ("ftp/530", False)
     assert report.secrets == []  # ftplib masks PASS in its own debug output
     assert "wrong-pass" not in json.dumps(report.to_json())
+
+
+def test_options_on_the_command_line_are_not_errors() -> None:
+    """`--connect-timeout 5` on the shell prompt line is neither an event nor a session."""
+    text = "$ curl -v --connect-timeout 5 ftp://ftp.example.com/\n" + CURL_DOWNLOAD_OK
+    report = report_of(text)
+    assert "winsock/10060" not in [e.id for e in report.events]
+    assert len(report.sessions) == 1

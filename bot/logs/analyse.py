@@ -159,7 +159,9 @@ class _Analyser:
                 for m in pattern.finditer(chunk)
             ]
         lines = [line_of(hit.position) for hit in hits]
-        handled_lines = {line for line, hit in zip(lines, hits, strict=True) if hit.order != _START}
+        # Lines a rule understood, session starts included (a shell prompt's "--connect-timeout"
+        # is an option, not an error), are not scanned again for error words.
+        handled_lines = set(lines)
         for pattern in self.rules.ignores:
             handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
         self._note_addresses(chunk, line_of)
