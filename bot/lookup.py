@@ -29,6 +29,7 @@ _PROTOCOL_ALIASES = {
 }
 _ID_FORM = re.compile(r"^([a-z]+)\s*[/ :]\s*(-?[a-z0-9][a-z0-9-]*)$")
 _NUMBER_FORM = re.compile(r"^[#(]?(-?\d{1,5})[)]?\??$")
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.,:/-])(\d{3}|1[01]\d{3})(?![\w.,:/])")
 FUZZY_CUTOFF = 72.0
 MAX_RESULTS = 5
 
@@ -100,7 +101,15 @@ def lookup(query: str) -> list[Match]:
     scanned = detector().scan_many([query], threshold=0.5, informational=True)[0]
     if scanned:
         return scanned[:MAX_RESULTS]
-    return fuzzy(kb, query)
+    # A person who asks about "553 something" means 553: its readings before any guess.
+    named: list[Match] = []
+    for number in _NUMBER_IN_TEXT.findall(query):
+        for match in _readings(kb, number, query)[:1]:
+            if all(m.id != match.id for m in named):
+                match.confidence = 0.9
+                named.append(match)
+    guesses = [m for m in fuzzy(kb, query) if all(m.id != n.id for n in named)]
+    return (named + guesses)[:MAX_RESULTS]
 
 
 def fuzzy(kb: KnowledgeBase, query: str) -> list[Match]:

@@ -209,3 +209,8 @@ def test_serve_without_tokens_is_the_offline_console() -> None:
     assert answers[0].startswith("ftp/553")
     assert any("stays silent" in a for a in answers)
     assert "winsock/10060" in result.stdout.decode()
+
+
+def test_a_code_inside_free_text_comes_before_guesses() -> None:
+    """`/ftpcode @channel 553 click` answers 553 first, not a fuzzy guess at the words."""
+    assert first_id("@channel 553 @U123 click") == "ftp/553"
