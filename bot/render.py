@@ -274,3 +274,86 @@ def log_text(report: LogReport) -> str:
             "Rotate them; this report does not repeat them.",
         ]
     return "\n".join(lines)
+
+
+# -- Slack Block Kit wording --------------------------------------------------------------
+# What bot/blocks.py puts into Slack messages. The layout lives there; the words live here.
+
+BLOCK_VERDICT: dict[Verdict, str] = {
+    "yes": ":large_green_circle: Retry: yes",
+    "after-fix": ":large_yellow_circle: Retry after a fix",
+    "no": ":red_circle: Don't retry: server-side fix",
+    "n/a": ":white_circle: Not an error",
+}
+BLOCK_VERDICT_DETAIL: dict[Verdict, str] = {
+    "yes": "It is transient: retry unchanged.",
+    "after-fix": "Change something on your side, then retry.",
+    "no": "Retrying unchanged is pointless; the fix is on the server side.",
+    "n/a": "A success, or an informational or intermediate reply.",
+}
+BLOCK_WHO_HEADING: dict[str, str] = {
+    "user": ":bust_in_silhouette: *You (the user)*",
+    "server-admin": ":wrench: *The server's administrator*",
+    "network-team": ":globe_with_meridians: *The network or firewall team*",
+}
+BLOCK_HEADER = "{id}: {title}"
+BLOCK_IN_GENERAL = "In general, {id} ({title}): {meaning}"
+BLOCK_ALSO_MEANS = "*The same code also means:* {readings}"
+BLOCK_RELATED = "*Related codes:* {ids}"
+BLOCK_OTHER_READINGS = "*Other readings:* {readings}"
+BLOCK_READING = "{id} {title} ({verdict})"
+BLOCK_READ_FROM = "Read from: \u201c{evidence}\u201d"
+BLOCK_SOURCES = "Sources: {sources}"
+BLOCK_FIX_SOURCE = "_{source}_"
+BLOCK_NOTHING_FOUND = (
+    ":mag: No FTP, SFTP, socket, SSH, TLS or curl error recognised in \u201c{query}\u201d."
+)
+BLOCK_DID_YOU_MEAN = "Did you mean: {options}?"
+BLOCK_TRY_AGAIN = (
+    "Try a reply code, an id such as `sftp/4`, a name such as `WSAECONNRESET`, or the error text."
+)
+BLOCK_USAGE_HEADER = "How to ask ftpcode"
+BLOCK_USAGE = (
+    "*/ftpcode CODE_OR_TEXT* explains a file-transfer error: what it means, whether to retry, "
+    "what to change and who changes it.\n"
+    "\u2022 `/ftpcode 553`: an FTP reply code (bare numbers read as FTP, then HTTP, SFTP, "
+    "Winsock)\n"
+    "\u2022 `/ftpcode sftp 4`, `/ftpcode winsock/10060`: a protocol and a code\n"
+    "\u2022 `/ftpcode WSAECONNRESET`, `/ftpcode ECONNREFUSED`: a symbolic name\n"
+    "\u2022 `/ftpcode can't open data connection`: error text in any wording\n"
+    "\u2022 `/ftpcode mute 1h`, `/ftpcode unmute`: quiet the automatic replies in this channel\n"
+    "Send me a log or transcript in a direct message for a diagnosis."
+)
+BLOCK_USAGE_FALLBACK = "Give a code or an error text, for example: /ftpcode 553"
+BLOCK_REPLY_MORE = "\u2026and {count} more: {ids}"
+BLOCK_LEFT_OUT = "\u2026{count} more part(s) left out to fit in one Slack message."
+
+BUTTON_SHARE = "Share in channel"
+BUTTON_HELPFUL = "Helpful"
+BUTTON_WRONG = "Wrong"
+BUTTON_MUTE_THREAD = "Stop replying in this thread"
+
+BLOCK_LOG_HEADER_FAILED = "Failed: {id} {title}"
+BLOCK_LOG_HEADER_OK = "OK: {id} {title}"
+BLOCK_LOG_HEADER_NOTHING = "Log diagnosis: nothing recognised"
+BLOCK_LOG_VERDICT = "{verdict} \u00b7 line {line}"
+BLOCK_LOG_NOTHING = ":mag: " + LOG_NOTHING
+BLOCK_LOG_ABOUT = "{file}: {lines} lines{formats}"
+BLOCK_LOG_FORMATS = ", read as {formats}"
+BLOCK_LOG_SESSIONS = "*{total} sessions*, {failed} of them failed:"
+BLOCK_LOG_SESSIONS_CAPPED = "*{total} sessions*; {failed} of the first {kept} failed:"
+BLOCK_LOG_SESSION = "{mark} session {number} (lines {first}-{last}): {summary}"
+BLOCK_LOG_SESSION_OK = ":white_check_mark:"
+BLOCK_LOG_SESSION_FAILED = ":x:"
+BLOCK_LOG_SESSION_UNKNOWN = ":white_circle:"
+BLOCK_LOG_SESSION_NOTHING = "nothing recognised"
+BLOCK_LOG_SESSIONS_MORE = "\u2026and {count} more sessions"
+BLOCK_LOG_EVENTS = "*{total} events*, most often: {counts}"
+BLOCK_LOG_EVENT_COUNT = "{id} \u00d7{count}"
+BLOCK_LOG_EVENTS_FIRST = "First events:"
+BLOCK_LOG_EVENT = "\u2022 line {line}: `{text}`"
+BLOCK_LOG_SECRETS = (
+    ":warning: *Clear-text credentials on line(s) {lines}.* Rotate these credentials: they "
+    "were pasted in clear text. This reply does not repeat them."
+)
+BLOCK_LOG_SECRETS_MORE = "{lines} and {count} more"
