@@ -58,3 +58,27 @@ def test_recording_gets_its_diagnosis(row: dict[str, object]) -> None:
     assert got == (expect["id"], expect.get("ok")), diagnosis.explanation if diagnosis else ""
     if "retry" in expect and diagnosis is not None:
         assert diagnosis.retry == expect["retry"]
+
+
+def _outcome(path: Path, event_cap: int) -> tuple[object, ...]:
+    from bot.logs import reader
+    from bot.logs.analyse import analyse_chunks
+
+    with path.open("rb") as handle:
+        report = analyse_chunks(
+            reader.chunks(reader.open_stream(handle)), path.name, event_cap=event_cap
+        )
+    diagnosis = report.diagnosis
+    summary = (diagnosis.id, diagnosis.ok, diagnosis.retry, diagnosis.line) if diagnosis else None
+    spans = [
+        (s.first_line, s.last_line, s.diagnosis.id if s.diagnosis else None)
+        for s in report.sessions
+    ]
+    return summary, spans, [(s.line, s.kind) for s in report.secrets]
+
+
+@pytest.mark.parametrize("row", MANIFEST, ids=lambda row: str(row["file"]))
+def test_bulk_mode_reaches_the_same_diagnosis(row: dict[str, object]) -> None:
+    """Handling lines in bulk (as past the event cap of a big log) changes no diagnosis."""
+    path = ROOT / str(row["file"])
+    assert _outcome(path, event_cap=0) == _outcome(path, event_cap=10_000)

@@ -115,10 +115,24 @@ class _Hit(NamedTuple):
     scanned: Match | None = None
 
 
+@dataclass(slots=True)
+class _Backlog:
+    """A chunk's commands and plain replies, in order, with how far they have been replayed."""
+
+    commands: list[re.Match[str]]
+    plain: list[re.Match[str]]
+    line_of: Callable[[int], int]
+    c: int = 0
+    p: int = 0
+
+
+_CLOSING_CODES = frozenset({"221"})
+
+
 class _Analyser:
     """Feeds chunks through the rules; keeps bounded state."""
 
-    def __init__(self, kb: KnowledgeBase, rules: _Rules) -> None:
+    def __init__(self, kb: KnowledgeBase, rules: _Rules, event_cap: int = EVENT_CAP) -> None:
         self.kb = kb
         self.rules = rules
         self.events: list[LogEvent] = []
@@ -133,8 +147,11 @@ class _Analyser:
         self.line_offset = 0  # lines before the current chunk
         self.open_reply: str | None = None  # code of a multi-line reply still open
         self.pending: tuple[int, str, str, str | None, str] | None = None
-        self.events_full = False
+        self.event_cap = event_cap
+        self.events_full = event_cap <= 0
         self.plain_ids = plain_ids(kb)
+        self.plain_codes = frozenset(entry_id.split("/", 1)[1] for entry_id in self.plain_ids)
+        self._backlog: _Backlog | None = None
         self.last_line = 0
 
     # -- per chunk ---------------------------------------------------------------------
@@ -145,14 +162,26 @@ class _Analyser:
         def line_of(position: int) -> int:
             return self.line_offset + bisect.bisect_right(newlines, position - 1) + 1
 
+        # Past the report's event cap, commands and plain informational replies are not
+        # handled one by one: they are replayed in bulk before each event that matters.
+        bulk = self.events_full
         hits: list[_Hit] = []
-        for order, patterns in (
-            (_START, self.rules.starts),
-            (_COMMAND, self.rules.commands),
-            (_REPLY, self.rules.replies),
-        ):
-            for pattern in patterns:
-                hits += [_Hit(m.start(), order, m) for m in pattern.finditer(chunk)]
+        for pattern in self.rules.starts:
+            hits += [_Hit(m.start(), _START, m) for m in pattern.finditer(chunk)]
+        commands: list[re.Match[str]] = []
+        for pattern in self.rules.commands:
+            if bulk:
+                commands += pattern.finditer(chunk)
+            else:
+                hits += [_Hit(m.start(), _COMMAND, m) for m in pattern.finditer(chunk)]
+        plain: list[re.Match[str]] = []
+        plain_codes = self.plain_codes
+        for pattern in self.rules.replies:
+            for m in pattern.finditer(chunk):
+                if bulk and m.group("code") in plain_codes:
+                    plain.append(m)
+                else:
+                    hits.append(_Hit(m.start(), _REPLY, m))
         for pattern, entry_id, outcome, variant in self.rules.messages:
             hits += [
                 _Hit(m.start(), _MESSAGE, m, (entry_id, outcome, variant))
@@ -162,6 +191,12 @@ class _Analyser:
         # Lines a rule understood, session starts included (a shell prompt's "--connect-timeout"
         # is an option, not an error), are not scanned again for error words.
         handled_lines = set(lines)
+        if bulk:
+            commands.sort(key=lambda m: m.start())
+            plain.sort(key=lambda m: m.start())
+            handled_lines.update(line_of(m.start()) for m in commands)
+            handled_lines.update(line_of(m.start()) for m in plain)
+            self._backlog = _Backlog(commands, plain, line_of)
         for pattern in self.rules.ignores:
             handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
         self._note_addresses(chunk, line_of)
@@ -172,9 +207,66 @@ class _Analyser:
             key=lambda pair: (pair[0], pair[1].order, pair[1].position),
         )
         for line, hit in ordered:
+            if bulk:
+                self._replay(hit.position)
             self._handle(line, hit)
+        if bulk:
+            self._replay(len(chunk) + 1)
+            self._backlog = None
         self.line_offset += len(newlines)
         self.last_line = self.line_offset + (0 if chunk.endswith("\n") else 1)
+
+    def _replay(self, position: int) -> None:
+        """Feed the state the commands and plain replies that stand before `position`.
+
+        Commands go in one by one (their order decides what a failure answers); of the plain
+        replies only the count and the last ones matter, so only those become events.
+        """
+        backlog = self._backlog
+        if backlog is None:
+            return
+        commands, plain, line_of = backlog.commands, backlog.plain, backlog.line_of
+        last_plain: re.Match[str] | None = None
+        last_progress: re.Match[str] | None = None
+        while True:
+            next_command = commands[backlog.c].start() if backlog.c < len(commands) else position
+            next_plain = plain[backlog.p].start() if backlog.p < len(plain) else position
+            if min(next_command, next_plain) >= position:
+                break
+            if next_command <= next_plain:
+                if last_plain is not None:  # replies before this command are behind it
+                    self._plain_event(last_progress, last_plain, line_of)
+                    last_plain = last_progress = None
+                match = commands[backlog.c]
+                backlog.c += 1
+                self._flush_pending()
+                groups = match.groupdict()
+                verb = (groups.get("command") or "").upper()
+                self.state.command(verb, line_of(match.start()), (groups.get("arg") or "").strip())
+            else:
+                match = plain[backlog.p]
+                backlog.p += 1
+                self.events_total += 1
+                last_plain = match
+                if match.group("code") not in _CLOSING_CODES:
+                    last_progress = match
+        if last_plain is not None:
+            self._plain_event(last_progress, last_plain, line_of)
+
+    def _plain_event(
+        self,
+        progress: re.Match[str] | None,
+        last: re.Match[str],
+        line_of: Callable[[int], int],
+    ) -> None:
+        """Record the last progress reply and the last reply of a run of plain replies."""
+        for match in (progress, last) if progress is not last else (last,):
+            if match is None:
+                continue
+            code = match.group("code")
+            text = (match.groupdict().get("text") or "").strip()
+            entry = self.kb.entries[f"ftp/{code}"]
+            self.state.plain(entry, line_of(match.start()), f"{code} {text}".strip()[:300])
 
     def _scan_error_lines(self, lines: list[tuple[int, str]], hits: list[_Hit]) -> None:
         if not lines:
@@ -186,6 +278,8 @@ class _Analyser:
     def _note_addresses(self, chunk: str, line_of: Callable[[int], int]) -> None:
         """Remember where each IPv4 address first appears (to judge a 227's address)."""
         known = self.state.addresses
+        if known and "227" not in chunk:
+            return  # only a 227 is judged by the addresses; the first ones are already known
         for address in set(_IPV4.findall(chunk)).difference(known):
             known[address] = line_of(chunk.find(address))
 
@@ -283,7 +377,7 @@ class _Analyser:
         self.events_total += 1
         if not self.events_full:
             self.events.append(event)
-            self.events_full = len(self.events) >= EVENT_CAP
+            self.events_full = len(self.events) >= self.event_cap
 
     def _new_session(self, line: int) -> None:
         self._flush_pending()
@@ -374,13 +468,17 @@ def _scrub_report(report: LogReport, values: set[str]) -> None:
             session.diagnosis.explanation = secrets.scrub(session.diagnosis.explanation, values)
 
 
-def analyse_chunks(pieces: Iterable[str], name: str) -> LogReport:
-    """The report for text arriving in pieces that end on line boundaries."""
+def analyse_chunks(pieces: Iterable[str], name: str, *, event_cap: int = EVENT_CAP) -> LogReport:
+    """The report for text arriving in pieces that end on line boundaries.
+
+    `event_cap` is how many events the report lists; past it, events are only counted and
+    the lines that cannot change a diagnosis are handled in bulk.
+    """
     kb = load()
     iterator: Iterator[str] = iter(pieces)
     first = next(iterator, "")
     formats = detect_formats(first, load_formats())
-    analyser = _Analyser(kb, _compile_rules(formats))
+    analyser = _Analyser(kb, _compile_rules(formats), event_cap)
     if first:
         analyser.feed(first)
     for piece in iterator:
