@@ -17,7 +17,7 @@ from typing import BinaryIO, NamedTuple
 from bot.detect import detector
 from bot.knowledge import KnowledgeBase, load
 from bot.logs import reader, secrets
-from bot.logs.diagnose import LOGIN_SUCCESS, RESULT_SUCCESS, SessionState
+from bot.logs.diagnose import LOGIN_SUCCESS, PASV_ADDRESS, RESULT_SUCCESS, SessionState
 from bot.logs.formats import LogFormat, load_formats
 from bot.logs.model import LogEvent, LogReport, Secret, Session
 from bot.models import Match
@@ -40,6 +40,7 @@ _SHELL_START = re.compile(
     r"python3?|winscp(?:\.com)?|psftp|pftp|nc|telnet|openssl)\b",
     re.MULTILINE,
 )
+_PROMPT_HINTS = ("$ ", "# ", "% ", "> ", "PS ")
 # Lines that may hold an error in words (no code): worth a look by the chat scanner.
 # Searched in lower-cased text without anchors, so the engine's literal scan does the work;
 # the line around a hit is cut out afterwards.
@@ -167,6 +168,8 @@ class _Analyser:
         bulk = self.events_full
         hits: list[_Hit] = []
         for pattern in self.rules.starts:
+            if pattern is _SHELL_START and not any(hint in chunk for hint in _PROMPT_HINTS):
+                continue  # no prompt character in the chunk: no shell prompt line either
             hits += [_Hit(m.start(), _START, m) for m in pattern.finditer(chunk)]
         commands: list[re.Match[str]] = []
         for pattern in self.rules.commands:
@@ -199,8 +202,9 @@ class _Analyser:
             self._backlog = _Backlog(commands, plain, line_of)
         for pattern in self.rules.ignores:
             handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
-        self._note_addresses(chunk, line_of)
-        self._scan_error_lines(_error_lines(chunk, line_of, handled_lines), hits)
+        self._note_addresses(chunk, hits, line_of)
+        first_line = self.line_offset + 1
+        self._scan_error_lines(_error_lines(chunk, newlines, first_line, handled_lines), hits)
         self._find_secrets(chunk, line_of)
         ordered = sorted(
             zip(lines + [line_of(h.position) for h in hits[len(lines) :]], hits, strict=True),
@@ -275,13 +279,24 @@ class _Analyser:
         for (position, _), matches in zip(lines, found, strict=True):
             hits += [_Hit(position, _SCANNED, scanned=match) for match in matches]
 
-    def _note_addresses(self, chunk: str, line_of: Callable[[int], int]) -> None:
-        """Remember where each IPv4 address first appears (to judge a 227's address)."""
+    def _note_addresses(self, chunk: str, hits: list[_Hit], line_of: Callable[[int], int]) -> None:
+        """Remember the addresses a 227 will be judged by: those on session-start lines, and
+        a 227's own address when the text before it in this chunk already shows it."""
         known = self.state.addresses
-        if known and "227" not in chunk:
-            return  # only a 227 is judged by the addresses; the first ones are already known
-        for address in set(_IPV4.findall(chunk)).difference(known):
-            known[address] = line_of(chunk.find(address))
+        for hit in hits:
+            if hit.match is None:
+                continue
+            if hit.order == _START:
+                for address in _IPV4.findall(_whole_line(hit.match)):
+                    known.setdefault(address, line_of(hit.position))
+            elif hit.order == _REPLY and hit.match.group("code") == "227":
+                named = PASV_ADDRESS.search(hit.match.group(0))
+                if named is None:
+                    continue
+                address = ".".join(named.groups())
+                seen = chunk.rfind(address, 0, hit.position)
+                if seen >= 0 and address not in known:
+                    known[address] = line_of(seen)
 
     def _find_secrets(self, chunk: str, line_of: Callable[[int], int]) -> None:
         for found in secrets.find(chunk):
@@ -433,22 +448,35 @@ def plain_ids(kb: KnowledgeBase) -> frozenset[str]:
 
 
 def _error_lines(
-    chunk: str, line_of: Callable[[int], int], handled: set[int]
+    chunk: str, newlines: list[int], first_line: int, handled: set[int]
 ) -> list[tuple[int, str]]:
-    """(start, text) of each line with an error word that no format rule has handled."""
-    lowered = chunk.lower()
-    if len(lowered) != len(chunk):
-        lowered = chunk  # rare letters that change length: fall back to the exact case
+    """(start, text) of each line with an error word that no format rule has handled.
+
+    Only the lines no rule understood are searched, joined into one text for one pass.
+    """
+    lines = chunk.split("\n")
+    left = [i for i in range(len(lines)) if first_line + i not in handled]
+    if not left:
+        return []
+    raw = "\n".join(lines[i] for i in left)
+    joined = raw.lower()
+    if len(joined) != len(raw):
+        joined = raw  # a few letters change length in lower case: search the text as written
+    starts_in_joined = []
+    offset = 0
+    for i in left:
+        starts_in_joined.append(offset)
+        offset += len(lines[i]) + 1
     found: list[tuple[int, str]] = []
-    last_end = -1
-    for hit in _ERROR_WORDS.finditer(lowered):
-        if hit.start() < last_end:
+    taken = -1
+    for hit in _ERROR_WORDS.finditer(joined):
+        index = bisect.bisect_right(starts_in_joined, hit.start()) - 1
+        if index == taken:
             continue  # another hit on a line already taken
-        start = chunk.rfind("\n", 0, hit.start()) + 1
-        end = chunk.find("\n", hit.end())
-        last_end = end if end >= 0 else len(chunk)
-        if line_of(start) not in handled:
-            found.append((start, chunk[start:last_end]))
+        taken = index
+        line = left[index]
+        start = newlines[line - 1] + 1 if line else 0
+        found.append((start, lines[line]))
     return found
 
 

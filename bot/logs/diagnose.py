@@ -44,7 +44,7 @@ CLOSING = frozenset({"ftp/221"})
 # Evidence priority: server replies, then the SSH or TLS failure, then the socket error
 # (a timeout reading an SSH banner is explained by the banner), then client wrappers.
 _TIER = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 2, "curl": 3}
-_PASV_ADDRESS = re.compile(r"\((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},\d{1,3}\)")
+PASV_ADDRESS = re.compile(r"\((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},\d{1,3}\)")
 
 
 @dataclass(slots=True)
@@ -176,7 +176,7 @@ class SessionState:
 
     def _known_address(self, text: str, line: int) -> bool:
         """Whether a 227's address already appeared before it (so the client can reach it)."""
-        found = _PASV_ADDRESS.search(text)
+        found = PASV_ADDRESS.search(text)
         if found is None:
             return False
         address = ".".join(found.groups())
