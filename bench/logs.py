@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.logs              # 200 MB
     .venv/bin/python -m bench.logs --mb 20      # a smaller run
 
-The log is built from the recorded vsftpd protocol logs in tests/fixtures/vsftpd/, repeated
+The log is built from the recorded vsftpd logs in tests/fixtures/vsftpd/ (not the separate
+xferlog files), repeated
 (with their timestamps and PIDs advanced) until it reaches the size asked for: real lines in
 the proportions a busy server writes them. Both programs read the same file from the page
 cache; peak memory is the child process's maximum resident set size.
@@ -21,7 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted((ROOT / "tests" / "fixtures" / "vsftpd").glob("*.txt"))
+# vsftpd's own log (log_ftp_protocol): every recording of it; the *.xferlog.txt recordings
+# are the separate transfer log and would not be in this file.
+SOURCES = sorted(
+    p for p in (ROOT / "tests" / "fixtures" / "vsftpd").glob("*.txt") if "xferlog" not in p.name
+)
 GREP_PATTERN = r'FTP response: Client "[^"]*", "[1-6][0-9]{2}[ -]'
 
 

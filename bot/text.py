@@ -43,12 +43,12 @@ def _unwrap_link(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-_LINK_STARTS = ("<http", "<@", "<#", "<!", "<mailto:", "<ftp", "<sftp")
+_LINK_START = re.compile(r"<(?:https?:|@|#|!|mailto:|s?ftps?:)")
 
 
 def prepare(text: str) -> str:
     """Undo Slack's escaping and link wrapping, and straighten quotes, dashes and fences."""
-    if "<" in text and any(start in text for start in _LINK_STARTS):
+    if "<" in text and _LINK_START.search(text):
         text = _SLACK_LINK.sub(_unwrap_link, text)
     if "&" in text:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -120,6 +120,8 @@ def test_line_numbers_count_newlines_only() -> None:
         ("$ curl -u alice:hunter2-test ftp://ftp.example.com/", "password"),
         ("$ sshpass -p hunter2-test sftp alice@sftp.example.com", "password"),
         ("lftp ftp://alice:hunter2-test@ftp.example.com", "password"),
+        ("$ psftp -pw hunter2-test sftp.example.com", "password"),
+        ("winscp.com /command open -password=hunter2-test", "password"),
         ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
         ("Authorization: Basic YWxpY2U6aHVudGVyMg==", "authorization"),
     ],
@@ -131,7 +133,15 @@ def test_clear_text_credentials_are_flagged(line: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["> PASS ****", "*cmd* 'PASS (hidden)'", "PASS <password>", "> PASS ftp@example.com"]
+    "line",
+    [
+        "> PASS ****",
+        "*cmd* 'PASS (hidden)'",
+        "PASS <password>",
+        "> PASS ftp@example.com",
+        "can you pass me the salt",
+        "the ppw field is empty",
+    ],
 )
 def test_masked_and_anonymous_passwords_are_not_secrets(line: str) -> None:
     """Masked values and the anonymous-FTP convention are not flagged."""

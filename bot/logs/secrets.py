@@ -27,7 +27,7 @@ _FOLDED: list[tuple[str, re.Pattern[str]]] = [
     (
         "password",
         re.compile(
-            r"[-/](?:password|passwd|pass|pwd|pw)(?:[ \t]*=[ \t]*|[ \t]+)['\"]?(?P<value>[^\s'\"]+)"
+            r"p(?:assword|asswd|ass|wd|w)(?:[ \t]*=[ \t]*|[ \t]+)['\"]?(?P<value>[^\s'\"]+)"
         ),
     ),
     (
@@ -39,6 +39,9 @@ _FOLDED: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"authorization:[ \t]*(?:basic|bearer|digest)?[ \t]*(?P<value>[^\s]+)"),
     ),
 ]
+# The password-option pattern starts with a literal "p" so that the engine can skip through
+# a log quickly; the "-", "--" or "/" in front of it is checked afterwards.
+_OPTION = _FOLDED[0][1]
 # What may stand just before "PASS" for it to be the FTP command.
 _BEFORE_PASS = frozenset(" \t\n>*'\"(:,]")
 _MASKED = re.compile(
@@ -80,6 +83,8 @@ def find(text: str) -> list[Found]:
                 and (text[match.start() - 1] not in _BEFORE_PASS)
             ):
                 continue  # "PASS" inside a word, not the command
+            if pattern is _OPTION and text[match.start() - 1 : match.start()] not in ("-", "/"):
+                continue  # a password option is written -pw, --password or /password
             value = text[start:end]
             if _is_secret(kind, value):
                 found.setdefault(start, Found(start, kind, value))
