@@ -197,8 +197,9 @@ class _Analyser:
         if bulk:
             commands.sort(key=lambda m: m.start())
             plain.sort(key=lambda m: m.start())
-            handled_lines.update(line_of(m.start()) for m in commands)
-            handled_lines.update(line_of(m.start()) for m in plain)
+            base, find_line = self.line_offset + 1, bisect.bisect_right
+            handled_lines.update(base + find_line(newlines, m.start() - 1) for m in commands)
+            handled_lines.update(base + find_line(newlines, m.start() - 1) for m in plain)
             self._backlog = _Backlog(commands, plain, line_of)
         for pattern in self.rules.ignores:
             handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
