@@ -320,3 +320,23 @@ def test_options_on_the_command_line_are_not_errors() -> None:
     report = report_of(text)
     assert "winsock/10060" not in [e.id for e in report.events]
     assert len(report.sessions) == 1
+
+
+def test_long_logs_keep_the_last_failure_past_the_session_cap() -> None:
+    """With more sessions than the report lists, the top diagnosis is still the last failure."""
+    runs = [CURL_DOWNLOAD_OK] * 300 + [CURL_WRONG_PASSWORD] + [CURL_DOWNLOAD_OK] * 300
+    report = report_of("".join(runs))
+    assert report.diagnosis is not None and report.diagnosis.id == "ftp/530"
+    assert len(report.sessions) == 500
+    assert report.to_json()["sessions_total"] == 601
+
+
+def test_long_clean_logs_end_with_the_last_sessions_success() -> None:
+    """Past the session cap, a clean log is still diagnosed by its last success."""
+    report = report_of(CURL_DOWNLOAD_OK * 600)
+    assert report.diagnosis is not None
+    assert (report.diagnosis.id, report.diagnosis.ok, report.diagnosis.line) == (
+        "ftp/226",
+        True,
+        599 * 18 + 16,
+    )

@@ -128,6 +128,7 @@ class _Backlog:
 
 
 _CLOSING_CODES = frozenset({"221"})
+_SUCCESSES = RESULT_SUCCESS | {LOGIN_SUCCESS}
 
 
 class _Analyser:
@@ -144,6 +145,7 @@ class _Analyser:
         self.sessions_total = 0
         self.last_failed: Session | None = None
         self.last_session: Session | None = None
+        self.last_quiet: SessionState | None = None  # the last session, when not yet diagnosed
         self.state = SessionState(kb, first_line=1)
         self.line_offset = 0  # lines before the current chunk
         self.open_reply: str | None = None  # code of a multi-line reply still open
@@ -381,12 +383,18 @@ class _Analyser:
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return
-        if entry_id in self.plain_ids and not (variant or outcome) and self.events_full:
+        if self.events_full and not (variant or outcome):
             # Past the report's event cap, a plain informational reply only moves the session
-            # along: no event object for the report, no variant, no classification.
-            self.state.plain(entry, line, text.strip()[:300])
-            self.events_total += 1
-            return
+            # along, and so does a success in a session where nothing has gone wrong: no event
+            # object for the report, no variant, no classification.
+            if entry_id in self.plain_ids:
+                self.state.plain(entry, line, text.strip()[:300])
+                self.events_total += 1
+                return
+            if entry_id in _SUCCESSES and self.state.quiet():
+                self.state.note_success(entry, line, text.strip()[:300])
+                self.events_total += 1
+                return
         event = self.state.event(entry, line, text.strip()[:300], variant, outcome, reply_text)
         if event is None:
             return
@@ -399,12 +407,18 @@ class _Analyser:
         self._flush_pending()
         if self.state.has_events():
             self.state.last_line = max(self.state.first_line, line - 1)
-            self._keep(self.state.close())
+            if len(self.sessions) >= SESSION_CAP and not self.state.failed():
+                # Not listed and not failed: only needed if it turns out to be the last session.
+                self.sessions_total += 1
+                self.last_session, self.last_quiet = None, self.state
+            else:
+                self._keep(self.state.close())
             addresses = self.state.addresses
             self.state = SessionState(self.kb, first_line=line)
             self.state.addresses = addresses
 
     def _keep(self, session: Session) -> None:
+        self.last_quiet = None
         self.sessions_total += 1
         self.last_session = session
         if session.diagnosis is not None and not session.diagnosis.ok:
@@ -417,6 +431,8 @@ class _Analyser:
         self.state.last_line = max(self.state.first_line, self.last_line)
         if self.state.has_events() or not self.sessions_total:
             self._keep(self.state.close())
+        if self.last_session is None and self.last_quiet is not None:
+            self.last_session = self.last_quiet.close()
         chosen = self.last_failed or self.last_session
         diagnosis = chosen.diagnosis if chosen else None
         report = LogReport(

@@ -174,6 +174,36 @@ class SessionState:
             if self.probe_failures:
                 self.probes_passed = list(self.probe_failures)
 
+    def failed(self) -> bool:
+        """Whether this session's diagnosis will say it failed (the first branch of diagnose)."""
+        if self.failures:
+            return True
+        return any(p not in self.probes_passed for p in self.probe_failures)
+
+    def quiet(self) -> bool:
+        """Nothing has gone wrong in this session yet (no failure, probe failure or warning)."""
+        return not (self.failures or self.probe_failures or self.warnings)
+
+    def note_success(self, entry: Entry, line: int, text: str) -> None:
+        """Record a success in a quiet session, the lean way (nothing to forgive)."""
+        event = LogEvent(
+            line,
+            entry.protocol,
+            entry.code,
+            entry.id,
+            text,
+            entry.title,
+            "n/a",
+            command=self.last_command,
+            outcome="success",
+        )
+        self.count += 1
+        self.last_event = self.last_progress = event
+        if entry.id == LOGIN_SUCCESS:
+            self.login = event
+        else:
+            self.success = event
+
     def _known_address(self, text: str, line: int) -> bool:
         """Whether a 227's address already appeared before it (so the client can reach it)."""
         found = PASV_ADDRESS.search(text)
