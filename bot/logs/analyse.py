@@ -246,10 +246,7 @@ class _Analyser:
                     last_plain = last_progress = None
                 match = commands[backlog.c]
                 backlog.c += 1
-                self._flush_pending()
-                groups = match.groupdict()
-                verb = (groups.get("command") or "").upper()
-                self.state.command(verb, line_of(match.start()), (groups.get("arg") or "").strip())
+                self._command(match, line_of(match.start()))
             else:
                 match = plain[backlog.p]
                 backlog.p += 1
@@ -315,10 +312,7 @@ class _Analyser:
         if hit.order == _START:
             self._new_session(line)
         elif hit.order == _COMMAND and hit.match is not None:
-            self._flush_pending()  # what was pending answered the previous command
-            groups = hit.match.groupdict()
-            verb = (groups.get("command") or "").upper()
-            self.state.command(verb, line, (groups.get("arg") or "").strip())
+            self._command(hit.match, line)
         elif hit.order == _REPLY and hit.match is not None:
             self._reply(line, hit.match)
         elif hit.order == _MESSAGE and hit.match is not None and hit.message is not None:
@@ -330,6 +324,12 @@ class _Analyser:
         elif hit.scanned is not None:
             found = hit.scanned
             self._event(line, found.id, found.evidence, variant=found.variant)
+
+    def _command(self, match: re.Match[str], line: int) -> None:
+        self._flush_pending()  # what was pending answered the previous command
+        groups = match.groupdict()
+        verb = (groups.get("command") or "").upper()
+        self.state.command(verb, line, (groups.get("arg") or "").strip())
 
     def _reply(self, line: int, match: re.Match[str]) -> None:
         code = match.group("code")
@@ -347,10 +347,8 @@ class _Analyser:
         if separator == _CONTINUATION:
             self.open_reply = code
         entry_id = f"ftp/{code}"
-        if self.pending is not None and (
-            self.pending[1] == entry_id or line - self.pending[0] > PENDING_LINES
-        ):
-            self.pending = None if self.pending[1] == entry_id else self.pending
+        if self.pending is not None and self.pending[1] == entry_id:
+            self.pending = None  # the line that described this reply: the reply is the event
         self._flush_pending()
         if entry_id not in self.kb.entries:
             return
