@@ -10,6 +10,7 @@ reply code or the underlying socket or TLS error beats a client's wrapper exit c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import render
@@ -138,13 +139,7 @@ class SessionState:
         previous = self.last_event
         if previous is not None and previous.id == event.id and previous.line == line:
             return None
-        self.count += 1
-        self.last_event = event
-        if entry.id not in CLOSING:
-            self.last_progress = event
-        if outcome != "error" and entry.id not in CLOSING and not entry.id.startswith("curl/"):
-            # Any reply that is not a failure is progress: earlier probe failures were harmless.
-            self.probes_passed += [p for p in self.probe_failures if p not in self.probes_passed]
+        self._advance(event)
         if warning:
             self.warnings.append(event)
         elif outcome == "error":
@@ -164,21 +159,29 @@ class SessionState:
                 self.success = event
         return event
 
-    def plain(self, entry: Entry, line: int, text: str) -> None:
-        """Record a reply that is informational in every variant, the lean way."""
-        event = LogEvent(line, entry.protocol, entry.code, entry.id, text, entry.title, "n/a")
+    def _advance(self, event: LogEvent) -> None:
+        """The session moved on by `event`: count it, remember it as the latest."""
         self.count += 1
         self.last_event = event
-        if entry.id not in CLOSING:
+        if event.id not in CLOSING:
             self.last_progress = event
-            if self.probe_failures:
+            if event.outcome != "error" and event.protocol != "curl":
+                # Any reply that is not a failure is progress: earlier probes were harmless.
                 self.probes_passed = list(self.probe_failures)
+
+    def _unpassed_probes(self) -> list[LogEvent]:
+        """Probe failures the session made no progress after."""
+        return [p for p in self.probe_failures if p not in self.probes_passed]
+
+    def plain(self, entry: Entry, line: int, text: str) -> None:
+        """Record a reply that is informational in every variant, the lean way."""
+        self._advance(
+            LogEvent(line, entry.protocol, entry.code, entry.id, text, entry.title, "n/a")
+        )
 
     def failed(self) -> bool:
         """Whether this session's diagnosis will say it failed (the first branch of diagnose)."""
-        if self.failures:
-            return True
-        return any(p not in self.probes_passed for p in self.probe_failures)
+        return bool(self.failures or self._unpassed_probes())
 
     def quiet(self) -> bool:
         """Nothing has gone wrong in this session yet (no failure, probe failure or warning)."""
@@ -197,8 +200,7 @@ class SessionState:
             command=self.last_command,
             outcome="success",
         )
-        self.count += 1
-        self.last_event = self.last_progress = event
+        self._advance(event)
         if entry.id == LOGIN_SUCCESS:
             self.login = event
         else:
@@ -213,9 +215,8 @@ class SessionState:
         seen = self.addresses.get(address)
         return seen is not None and seen < line
 
-    def _forgive(self, which: object, by: LogEvent | None) -> None:
+    def _forgive(self, which: Callable[[LogEvent], bool], by: LogEvent | None) -> None:
         """Move failures the session got past to `recovered`."""
-        assert callable(which)
         kept = [e for e in self.failures if not which(e)]
         passed = [e for e in self.failures if which(e)]
         if passed:
@@ -231,7 +232,7 @@ class SessionState:
     def diagnose(self) -> Diagnosis | None:
         # A probe failure the session never got past explains the outcome only when nothing
         # but a client's wrapper code failed after it (SIZE -> 550, then curl (78)).
-        unpassed = [p for p in self.probe_failures if p not in self.probes_passed]
+        unpassed = self._unpassed_probes()
         real = [e for e in self.failures if e.protocol != "curl"]
         failures = (
             self.failures
