@@ -134,12 +134,10 @@ STOPWORDS = frozenset(
 )
 
 
-def normalise_words(lowered: str) -> str:
-    """Spell contractions and common variants one way (input must be lower case)."""
-    if "'" in lowered:
-        lowered = lowered.replace("'", "")
+def _respell(lowered: str, found: list[str]) -> str:
+    """Apply the spelling rules that the words `found` in `lowered` trigger."""
     rules: set[int] = set()
-    for word in SPELLING_TRIGGERS.intersection(_WORD.findall(lowered)):
+    for word in SPELLING_TRIGGERS.intersection(found):
         rules.update(_TRIGGERS[word])
     for index in sorted(rules):
         pattern, repl = _SPELLING_RES[index]
@@ -147,15 +145,19 @@ def normalise_words(lowered: str) -> str:
     return lowered
 
 
+def normalise_words(lowered: str) -> str:
+    """Spell contractions and common variants one way (input must be lower case)."""
+    lowered = lowered.replace("'", "")
+    return _respell(lowered, _WORD.findall(lowered))
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of `text` with contractions spelt out, stopwords kept."""
-    lowered = text.lower()
-    if "'" in lowered:
-        lowered = lowered.replace("'", "")
+    lowered = text.lower().replace("'", "")
     found = _WORD.findall(lowered)
     if SPELLING_TRIGGERS.isdisjoint(found):
         return found  # nothing to respell: the words as they stand
-    return _WORD.findall(normalise_words(lowered))
+    return _WORD.findall(_respell(lowered, found))
 
 
 def significant_words(text: str, *, keep_numbers: bool = False) -> list[str]:
