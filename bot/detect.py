@@ -150,7 +150,7 @@ class _Facts:
 @functools.lru_cache(maxsize=1024)
 def _facts(lower: str) -> _Facts:
     """The facts of a message; the scanner passes one string object per message, so repeat
-    look-ups hit the cache without rehashing."""
+    look-ups hit the cache without rehashing, and clears the cache after each batch."""
     return _Facts(lower)
 
 
@@ -362,7 +362,9 @@ class Detector:
                 self._special_forms(message, message_lower, bucket(index))
             if kinds & _PHRASE and self._phrase_possible(words, hits):
                 self._match_phrases(message, message_lower, bucket(index))
-        return [self._finish(m, threshold, informational) if m else [] for m in found]
+        results = [self._finish(m, threshold, informational) if m else [] for m in found]
+        _facts.cache_clear()  # facts serve one batch; kept longer they would hold its text
+        return results
 
     def _phrase_possible(self, words: list[bytes], hits: frozenset[bytes]) -> bool:
         """Cheap test on raw words: could any phrase that the gate words start be complete?"""
