@@ -13,6 +13,7 @@ from bot import state
 from bot.state import CodeCount, FeedbackTally, Store
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+BACKENDS = ["sqlite", "postgresql"]
 
 
 class Clock:
@@ -33,9 +34,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def store(clock: Clock) -> Iterator[Store]:
-    with Store("sqlite://", clock=clock) as s:
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database that survives its Store objects: a SQLite file, or a PostgreSQL database."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return f"sqlite:///{tmp_path / 'nested' / 'state.sqlite3'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Store]:
+    """One bot's store: in-memory SQLite, or a PostgreSQL database of its own."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else "sqlite://"
+    with Store(url, clock=clock) as s:
         yield s
 
 
@@ -45,9 +57,9 @@ def db_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def replicas(db_file: Path, clock: Clock) -> Iterator[tuple[Store, Store]]:
-    url = f"sqlite:///{db_file}"
-    with Store(url, clock=clock) as first, Store(url, clock=clock) as second:
+def replicas(db_url: str, clock: Clock) -> Iterator[tuple[Store, Store]]:
+    """Two replicas of the bot: two Store objects, two engines, one database."""
+    with Store(db_url, clock=clock) as first, Store(db_url, clock=clock) as second:
         yield first, second
 
 
@@ -365,9 +377,9 @@ def test_feedback_and_counts_survive_the_purge(store: Store, clock: Clock) -> No
     assert store.marked_wrong() == [FeedbackTally("ftp/553", helpful=0, wrong=1)]
 
 
-def test_state_persists_across_restarts(db_file: Path, clock: Clock) -> None:
+def test_state_persists_across_restarts(db_url: str, clock: Clock) -> None:
     """A restarted bot still knows what it claimed, muted and answered."""
-    url = f"sqlite:///{db_file}"
+    url = db_url
     with Store(url, clock=clock) as before:
         before.claim_event("Ev1")
         before.mute_thread("C1", "1.1")
