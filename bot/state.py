@@ -8,18 +8,20 @@ thread, per channel and code, and by mutes; feedback and answer counts feed the 
 directory, created on first use; `sqlite://` is an in-memory database for tests. Several
 replicas may share one PostgreSQL database (`postgresql://...`, served by psycopg 3, the
 `postgres` extra): every decision that must happen once (a claim, a cooldown slot) is a
-single INSERT against a unique key or a single conditional UPDATE, which the database
-serialises, never a read followed by a write. Each of those runs in its own transaction
-because PostgreSQL aborts a whole transaction after a failed INSERT.
+single `INSERT ... ON CONFLICT` against a unique key, which the database serialises, never
+a read followed by a write; a lost race is a row count of 0, not an error (no aborted
+transaction, no error in the server's log). Replicas that start together create the schema
+one at a time, under a PostgreSQL advisory lock. Other databases are refused.
 
-Stored thread context never holds a clear-text credential (`bot.logs.secrets`) and is
-purged after a retention period (`FTPCODE_RETENTION_DAYS`, default 30). All timestamps
-are UTC and must be timezone-aware.
+Stored thread context never holds a clear-text credential (`bot.logs.secrets`), nor a NUL
+character (PostgreSQL text cannot hold one), and is purged after a retention period
+(`FTPCODE_RETENTION_DAYS`, default 30). All timestamps are UTC and must be timezone-aware.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import threading
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     Boolean,
@@ -35,32 +37,32 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
-    Insert,
     Integer,
     String,
     Text,
     TypeDecorator,
-    Update,
     case,
     create_engine,
     delete,
     event,
     exists,
     func,
-    insert,
+    literal_column,
     select,
-    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from bot.logs import secrets
 
 DEFAULT_RETENTION = timedelta(days=30)
-_SCHEMA_ATTEMPTS = 10  # one per table and more: replicas starting together race per table
+_SCHEMA_ATTEMPTS = 10  # SQLite files: processes starting together may race per table
+_SCHEMA_LOCK = 0x66747063  # PostgreSQL advisory lock key held while creating the schema
 MAX_SUMMARY = 2000  # characters of thread summary kept; enough for a diagnosis, not a log
+_CLAIM_KEY_LENGTH = 255
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
@@ -135,7 +137,7 @@ class _Claim(_Base):
     """An event or message the bot has taken on; the unique key makes the claim atomic."""
 
     __tablename__ = "ftpcode_claims"
-    claim_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claim_key: Mapped[str] = mapped_column(String(_CLAIM_KEY_LENGTH), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -237,11 +239,32 @@ def scrub_secrets(text: str) -> str:
     return secrets.scrub(text, {f.value for f in found if f.value})
 
 
+def _storable(text: str) -> str:
+    """`text` as every backend stores it: no NUL, no lone surrogate (from undecodable bytes)."""
+    text = text.replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _claim_key(*parts: str) -> str:
+    """The unique key of a claim; one too long or odd for the column becomes a digest of it."""
+    key = ":".join(parts)
+    if len(key) <= _CLAIM_KEY_LENGTH and key == _storable(key):
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{parts[0]}:sha256:{digest}"
+
+
+_Insert: TypeAlias = postgresql.Insert | sqlite.Insert
+
+
 def _engine_for(url: URL) -> tuple[Engine, bool]:
     """An engine for `url`, and whether it is one in-memory SQLite connection to serialise."""
     if url.drivername in {"postgresql", "postgres"}:
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not SQLAlchemy's psycopg2
-    if url.get_backend_name() != "sqlite":
+    backend = url.get_backend_name()
+    if backend not in {"sqlite", "postgresql"}:
+        raise ValueError(f"FTPCODE_DB must be a SQLite or PostgreSQL URL, not {backend!r}")
+    if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True), False
     database = url.database or ""
     if database in {"", ":memory:"} or url.query.get("mode") == "memory":
@@ -270,6 +293,7 @@ class Store:
     ) -> None:
         self._url = make_url(url if url is not None else database_url())
         self._engine, serialise = _engine_for(self._url)
+        self._postgres = self._engine.dialect.name == "postgresql"
         self._lock: contextlib.AbstractContextManager[object] = (
             threading.Lock() if serialise else contextlib.nullcontext()
         )
@@ -298,17 +322,22 @@ class Store:
                 return
             database = self._url.database or ""
             if (
-                self._url.get_backend_name() == "sqlite"
+                not self._postgres
                 and database not in {"", ":memory:"}
                 and not database.startswith("file:")
             ):
                 Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             for attempt in range(_SCHEMA_ATTEMPTS):
                 try:
-                    _Base.metadata.create_all(self._engine)
+                    with self._lock, self._engine.begin() as conn:
+                        if self._postgres:
+                            # Replicas starting together take turns; the later ones find the
+                            # tables there, instead of failing on half-created ones.
+                            conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                        _Base.metadata.create_all(conn)
                     break
                 except DBAPIError:
-                    # Another replica created a table between our check and our CREATE;
+                    # Another process created a table between our check and our CREATE;
                     # the next pass sees it. Not a race after many passes: a real error.
                     if attempt == _SCHEMA_ATTEMPTS - 1:
                         raise
@@ -321,40 +350,38 @@ class Store:
         with self._lock, self._engine.begin() as conn:
             yield conn
 
-    def _insert_new(self, stmt: Insert) -> bool:
-        """Run `stmt`; False when its key already exists."""
-        try:
-            with self._begin() as conn:
-                conn.execute(stmt)
-        except IntegrityError:
-            return False
-        return True
+    def _insert(self, table: type[_Base]) -> _Insert:
+        """An INSERT with this backend's ON CONFLICT clause (both spell it the same)."""
+        return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
-    def _update_or_insert(self, change: Update, create: Insert) -> None:
-        """Apply `change` to an existing row, or insert `create` when there is none yet."""
-        try:
-            with self._begin() as conn:
-                if conn.execute(change).rowcount:
-                    return
-                conn.execute(create)
-                return
-        except IntegrityError:
-            pass  # another writer inserted it after our UPDATE found nothing
+    def _wrote(self, stmt: _Insert) -> bool:
+        """Run an INSERT ... ON CONFLICT; whether it wrote a row (RETURNING, because drivers
+        need not report a row count for an INSERT: psycopg's is -1)."""
         with self._begin() as conn:
-            conn.execute(change)
+            return conn.execute(stmt.returning(literal_column("1"))).first() is not None
+
+    def _insert_new(self, table: type[_Base], **values: Any) -> bool:
+        """Insert a row; False, changing nothing, when its key exists already."""
+        return self._wrote(self._insert(table).values(values).on_conflict_do_nothing())
+
+    def _upsert(self, table: type[_Base], key: Mapping[str, Any], **values: Any) -> None:
+        """Insert the row with primary key `key`, or set `values` on the one already there."""
+        stmt = self._insert(table).values({**key, **values})
+        with self._begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=values))
 
     # --- de-duplication ---
 
     def claim_event(self, event_id: str) -> bool:
         """True for the first caller only, across all replicas: this event is ours to handle."""
         return self._insert_new(
-            insert(_Claim).values(claim_key=f"event:{event_id}", claimed_at=self._now())
+            _Claim, claim_key=_claim_key("event", event_id), claimed_at=self._now()
         )
 
     def claim_message(self, channel: str, ts: str) -> bool:
         """True for the first caller only: one reply per message, whatever its event ids."""
         return self._insert_new(
-            insert(_Claim).values(claim_key=f"message:{channel}:{ts}", claimed_at=self._now())
+            _Claim, claim_key=_claim_key("message", channel, ts), claimed_at=self._now()
         )
 
     # --- thread context ---
@@ -363,22 +390,20 @@ class Store:
         """Record what the bot established in a thread: `text` replaces the summary (secrets
         masked, at most MAX_SUMMARY characters) and `codes` join those already answered."""
         now = self._now()
-        summary = scrub_secrets(text)[:MAX_SUMMARY]
-        in_thread = (_ThreadNote.channel == channel, _ThreadNote.thread_ts == thread_ts)
-        self._update_or_insert(
-            update(_ThreadNote).where(*in_thread).values(summary=summary, updated_at=now),
-            insert(_ThreadNote).values(
-                channel=channel, thread_ts=thread_ts, summary=summary, updated_at=now
-            ),
-        )
-        known = self.codes_answered_in_thread(channel, thread_ts)
-        for code in dict.fromkeys(codes):
-            if code not in known:
-                self._insert_new(
-                    insert(_ThreadCode).values(
-                        channel=channel, thread_ts=thread_ts, code=code, answered_at=now
-                    )
+        summary = _storable(scrub_secrets(text))[:MAX_SUMMARY]
+        thread = {"channel": channel, "thread_ts": thread_ts}
+        note = self._insert(_ThreadNote).values(**thread, summary=summary, updated_at=now)
+        new_codes = [{**thread, "code": code, "answered_at": now} for code in sorted(set(codes))]
+        with self._begin() as conn:
+            # The note first: a replica remembering the same thread waits for this one.
+            conn.execute(
+                note.on_conflict_do_update(
+                    index_elements=list(thread),
+                    set_={"summary": summary, "updated_at": now},
                 )
+            )
+            if new_codes:
+                conn.execute(self._insert(_ThreadCode).on_conflict_do_nothing(), new_codes)
 
     def context(self, channel: str, thread_ts: str) -> ThreadContext | None:
         """What the bot established in this thread, or None if nothing (or it was purged)."""
@@ -437,27 +462,18 @@ class Store:
         """True, reserving the slot, when `code` was not auto-answered in `channel` within the
         last `seconds`; of several replicas asking at once, only one gets True."""
         now = self._now()
-        if self._insert_new(insert(_Cooldown).values(channel=channel, code=code, reserved_at=now)):
-            return True
-        with self._begin() as conn:
-            taken = conn.execute(
-                update(_Cooldown)
-                .where(
-                    _Cooldown.channel == channel,
-                    _Cooldown.code == code,
-                    _Cooldown.reserved_at <= now - timedelta(seconds=seconds),
-                )
-                .values(reserved_at=now)
-            )
-            return taken.rowcount == 1
+        stmt = self._insert(_Cooldown).values(channel=channel, code=code, reserved_at=now)
+        # One statement: a new row, or the expired slot taken over; else nothing changes.
+        reserve = stmt.on_conflict_do_update(
+            index_elements=["channel", "code"],
+            set_={"reserved_at": stmt.excluded.reserved_at},
+            where=_Cooldown.reserved_at <= now - timedelta(seconds=seconds),
+        )
+        return self._wrote(reserve)
 
     def mute_channel(self, channel: str, until: datetime) -> None:
         """No auto-replies in `channel` before `until` (timezone-aware)."""
-        until = _aware(until)
-        self._update_or_insert(
-            update(_ChannelMute).where(_ChannelMute.channel == channel).values(muted_until=until),
-            insert(_ChannelMute).values(channel=channel, muted_until=until),
-        )
+        self._upsert(_ChannelMute, {"channel": channel}, muted_until=_aware(until))
 
     def unmute_channel(self, channel: str) -> None:
         """Auto-replies in `channel` again, at once."""
@@ -479,9 +495,7 @@ class Store:
 
     def mute_thread(self, channel: str, thread_ts: str) -> None:
         """No more auto-replies in this thread."""
-        self._insert_new(
-            insert(_ThreadMute).values(channel=channel, thread_ts=thread_ts, muted_at=self._now())
-        )
+        self._insert_new(_ThreadMute, channel=channel, thread_ts=thread_ts, muted_at=self._now())
 
     def unmute_thread(self, channel: str, thread_ts: str) -> None:
         """Auto-replies in this thread again."""
@@ -508,16 +522,14 @@ class Store:
 
     def note_answer(self, entry_id: str, channel: str) -> None:
         """Count one answer about `entry_id` in `channel`, for `top_codes`."""
-        day = self._now().date()
-        key = (
-            _AnswerCount.entry_id == entry_id,
-            _AnswerCount.channel == channel,
-            _AnswerCount.day == day,
-        )
-        self._update_or_insert(
-            update(_AnswerCount).where(*key).values(answers=_AnswerCount.answers + 1),
-            insert(_AnswerCount).values(entry_id=entry_id, channel=channel, day=day, answers=1),
-        )
+        key = {"entry_id": entry_id, "channel": channel, "day": self._now().date()}
+        stmt = self._insert(_AnswerCount).values(**key, answers=1)
+        with self._begin() as conn:
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=list(key), set_={"answers": _AnswerCount.answers + 1}
+                )
+            )
 
     def top_codes(self, limit: int = 10) -> list[CodeCount]:
         """The entries answered most, most first (ties by id)."""
@@ -533,18 +545,8 @@ class Store:
 
     def record_feedback(self, user: str, entry_id: str, helpful: bool, channel: str) -> None:
         """Store `user`'s verdict on an answer about `entry_id`; a later click replaces it."""
-        now = self._now()
-        key = (
-            _Feedback.user_id == user,
-            _Feedback.entry_id == entry_id,
-            _Feedback.channel == channel,
-        )
-        self._update_or_insert(
-            update(_Feedback).where(*key).values(helpful=helpful, given_at=now),
-            insert(_Feedback).values(
-                user_id=user, entry_id=entry_id, channel=channel, helpful=helpful, given_at=now
-            ),
-        )
+        key = {"user_id": user, "entry_id": entry_id, "channel": channel}
+        self._upsert(_Feedback, key, helpful=helpful, given_at=self._now())
 
     def marked_wrong(self, limit: int = 10) -> list[FeedbackTally]:
         """The entries people marked wrong, most wrong votes first, with their helpful votes."""

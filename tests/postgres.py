@@ -4,7 +4,8 @@
 Debian's `postgresql` package puts them; `scripts/setup --dev` installs it), creates a
 cluster owned by the current user or, when running as root (PostgreSQL refuses to), by the
 `postgres` user (else `nobody`), and starts it on 127.0.0.1 at a free port with trust
-authentication and without fsync. Each test gets its own database (`new_database`);
+authentication and without fsync. Each test gets a database of its own (`new_database`,
+a schema of the tests' database, which is faster to make than a PostgreSQL database);
 `stop()` shuts the server down and deletes the cluster. Anything that goes wrong raises
 `PostgresUnavailableError` with what was tried and the server's log, for the test to fail on.
 """
@@ -27,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 SUPERUSER = "ftpcode"
+DATABASE = "ftpcode_tests"
 _SERVER_SETTINGS = {
     # A throwaway cluster: durability buys nothing and costs start-up and test time.
     "fsync": "off",
@@ -181,6 +183,13 @@ class PostgresServer:
         assert last is not None
         raise last
 
+    def create_database(self) -> None:
+        """Create the tests' database, owned by the superuser the tests connect as."""
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
     def stop(self) -> None:
         """Stop the server at once (nothing in it is worth a clean shutdown)."""
         if self.data.is_dir():
@@ -193,30 +202,33 @@ class PostgresServer:
                     "--wait",
                 )
 
-    def url(self, database: str = "postgres") -> str:
-        """The SQLAlchemy URL of `database` on this server (psycopg 3)."""
-        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+    def url(self, schema: str = "public") -> str:
+        """The SQLAlchemy URL (psycopg 3) of the tests' database, with `schema` first on the
+        search path: what a Store creates and reads there is that schema's alone."""
+        return (
+            f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+            f"?options=-csearch_path%3D{schema}"
+        )
 
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
-        """An autocommit connection to the maintenance database, for CREATE DATABASE and such."""
+        """An autocommit superuser connection to the tests' database."""
         return psycopg.connect(
-            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=DATABASE, autocommit=True
         )
 
     def new_database(self) -> str:
-        """Create an empty database and return its SQLAlchemy URL."""
-        name = f"test_{os.getpid()}_{next(self._names)}"
+        """The URL of an empty database of one's own: a new schema in the tests' database
+        (a schema costs a millisecond, a CREATE DATABASE a quarter of a second)."""
+        name = f"test_{next(self._names)}"
         with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
-        """Drop the database of `url`, disconnecting whoever is still in it."""
-        name = url.rsplit("/", 1)[1]
+        """Drop what `new_database` created for `url`, tables and all."""
+        name = url.rsplit("%3D", 1)[1]
         with self.admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 def start() -> PostgresServer:
@@ -228,6 +240,7 @@ def start() -> PostgresServer:
     try:
         server.init()
         server.start()
+        server.create_database()
     except BaseException:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from bot import state
 from bot.state import CodeCount, FeedbackTally, Store
+from tests.postgres import PostgresServer
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
 
 
 class Clock:
@@ -61,6 +64,37 @@ def replicas(db_url: str, clock: Clock) -> Iterator[tuple[Store, Store]]:
     """Two replicas of the bot: two Store objects, two engines, one database."""
     with Store(db_url, clock=clock) as first, Store(db_url, clock=clock) as second:
         yield first, second
+
+
+def _race(stores: Sequence[Store], work: Callable[[Store], T], threads: int = 8) -> list[T]:
+    """Run `work` in `threads` threads spread over `stores`, all let go at once; their results.
+    An exception in any thread fails the test."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+    guard = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker(store: Store) -> None:
+        barrier.wait()
+        try:
+            result = work(store)
+        except BaseException as exc:
+            with guard:
+                errors.append(exc)
+            return
+        with guard:
+            results.append(result)
+
+    pool = [
+        threading.Thread(target=worker, args=(stores[i % len(stores)],)) for i in range(threads)
+    ]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _db_bytes(db_file: Path) -> bytes:
@@ -134,23 +168,38 @@ def test_only_one_replica_claims_an_event(replicas: tuple[Store, Store]) -> None
 
 def test_racing_replicas_claim_each_event_once(replicas: tuple[Store, Store]) -> None:
     """Threads on two replicas racing for the same events win each event exactly once."""
-    wins: list[str] = []
-    guard = threading.Lock()
-    barrier = threading.Barrier(8)
+    wins = _race(replicas, lambda s: [f"Ev{n}" for n in range(20) if s.claim_event(f"Ev{n}")])
+    assert sorted(w for won in wins for w in won) == sorted(f"Ev{n}" for n in range(20))
 
-    def worker(store: Store) -> None:
-        barrier.wait()
-        for n in range(20):
-            if store.claim_event(f"Ev{n}"):
-                with guard:
-                    wins.append(f"Ev{n}")
 
-    threads = [threading.Thread(target=worker, args=(replicas[i % 2],)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(wins) == sorted(f"Ev{n}" for n in range(20))
+def test_racing_replicas_claim_each_message_once(replicas: tuple[Store, Store]) -> None:
+    """An @mention's two deliveries handled by two replicas at once: one reply per message."""
+    messages = [("C1", f"1700000000.{n:06d}") for n in range(20)]
+    wins = _race(replicas, lambda s: [m for m in messages if s.claim_message(*m)])
+    assert sorted(m for won in wins for m in won) == messages
+
+
+def test_replicas_starting_together_create_the_schema_once(db_url: str, clock: Clock) -> None:
+    """Replicas starting at once on an empty database all work, and one claims the event."""
+    stores = [Store(db_url, clock=clock) for _ in range(6)]
+    try:
+        claims = _race(stores, lambda s: s.claim_event("EvFirst"), threads=6)
+    finally:
+        for s in stores:
+            s.close()
+    assert sorted(claims) == [False] * 5 + [True]
+
+
+@pytest.mark.parametrize(
+    "event_id", ["Ev" + "x" * 400, "Ev\x00nul", "Ev\udcffbad", "Ev:with:colons"], ids=repr
+)
+def test_any_event_id_is_claimed_once(store: Store, event_id: str) -> None:
+    """An event id too long for the key column or with odd characters is claimed once, and
+    apart from its look-alikes."""
+    assert store.claim_event(event_id)
+    assert not store.claim_event(event_id)
+    assert store.claim_event(event_id[:-1])
+    assert store.claim_message("C1", event_id)
 
 
 # --- thread context ---
@@ -207,6 +256,25 @@ def test_thread_summary_is_short(store: Store) -> None:
     store.remember("C1", "1.1", "x" * 100_000, [])
     ctx = store.context("C1", "1.1")
     assert ctx is not None and len(ctx.summary) == state.MAX_SUMMARY
+
+
+def test_a_paste_with_nul_or_undecodable_characters_is_remembered(store: Store) -> None:
+    """A binary-ish paste is stored without its NULs and lone surrogates, on every backend."""
+    store.remember("C1", "1.1", "553\x00 on upload \udcff done", ["ftp/553"])
+    ctx = store.context("C1", "1.1")
+    assert ctx is not None and ctx.summary == "553 on upload ? done"
+
+
+def test_racing_replicas_remember_one_thread(replicas: tuple[Store, Store]) -> None:
+    """Replicas recording the same thread at once neither fail nor lose a code."""
+
+    def remember(s: Store) -> None:
+        for n in range(5):
+            s.remember("C1", "1.1", f"note {n}", [f"ftp/{550 + n}", "ftp/553", f"ftp/{560 - n}"])
+
+    _race(replicas, remember)
+    codes = replicas[0].codes_answered_in_thread("C1", "1.1")
+    assert codes == {f"ftp/{c}" for c in [*range(550, 555), *range(556, 561)]}
 
 
 def test_purge_removes_old_context_and_claims_and_keeps_new(store: Store, clock: Clock) -> None:
@@ -267,28 +335,18 @@ def test_cooldown_is_reserved_by_one_replica(replicas: tuple[Store, Store], cloc
     ]
 
 
+def test_racing_replicas_reserve_a_new_cooldown_once(replicas: tuple[Store, Store]) -> None:
+    """Threads on two replicas racing for a code's first cooldown: exactly one reserves it."""
+    assert _race(replicas, lambda s: s.cooldown_ok("C1", "ftp/553", 60)).count(True) == 1
+
+
 def test_racing_replicas_reserve_an_expired_cooldown_once(
     replicas: tuple[Store, Store], clock: Clock
 ) -> None:
     """Threads on two replicas racing for an expired cooldown: exactly one reserves it."""
     replicas[0].cooldown_ok("C1", "ftp/553", 60)
     clock.advance(timedelta(seconds=120))
-    results: list[bool] = []
-    guard = threading.Lock()
-    barrier = threading.Barrier(8)
-
-    def worker(store: Store) -> None:
-        barrier.wait()
-        ok = store.cooldown_ok("C1", "ftp/553", 60)
-        with guard:
-            results.append(ok)
-
-    threads = [threading.Thread(target=worker, args=(replicas[i % 2],)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results.count(True) == 1
+    assert _race(replicas, lambda s: s.cooldown_ok("C1", "ftp/553", 60)).count(True) == 1
 
 
 def test_channel_mute_expires(store: Store, clock: Clock) -> None:
@@ -351,6 +409,19 @@ def test_top_codes_counts_answers_across_channels_and_days(store: Store, clock: 
     assert store.top_codes(2) == [CodeCount("ftp/553", 5), CodeCount("winsock/10060", 2)]
 
 
+def test_racing_replicas_count_every_answer(replicas: tuple[Store, Store]) -> None:
+    """Answers counted by replicas at once all count: no update is lost."""
+
+    def answer(s: Store) -> None:
+        for _ in range(10):
+            s.note_answer("ftp/553", "C1")
+            s.record_feedback("U1", "ftp/553", False, "C1")
+
+    _race(replicas, answer)
+    assert replicas[1].top_codes() == [CodeCount("ftp/553", 80)]
+    assert replicas[1].marked_wrong() == [FeedbackTally("ftp/553", helpful=0, wrong=1)]
+
+
 def test_feedback_aggregates_per_entry(store: Store) -> None:
     """Wrong votes are counted per entry, one vote per person, the latest click winning."""
     store.record_feedback("U1", "ftp/553", False, "C1")
@@ -389,3 +460,68 @@ def test_state_persists_across_restarts(db_url: str, clock: Clock) -> None:
         assert after.is_thread_muted("C1", "1.1")
         ctx = after.context("C1", "1.1")
         assert ctx is not None and ctx.updated_at == START
+
+
+def test_racing_replicas_purge_while_others_write(
+    replicas: tuple[Store, Store], clock: Clock
+) -> None:
+    """Replicas purging together while others claim and remember neither fail nor deadlock."""
+    for n in range(50):
+        replicas[n % 2].claim_event(f"EvOld{n}")
+        replicas[n % 2].remember("C1", f"old{n}", "old", ["ftp/553", "ftp/550"])
+    clock.advance(timedelta(days=31))
+
+    def work(s: Store) -> None:
+        for n in range(10):
+            s.purge(timedelta(days=30))
+            s.claim_event(f"EvNew{n}")
+            s.remember("C1", f"old{n}", "new", ["ftp/550", "ftp/421"])
+
+    _race(replicas, work)
+    assert replicas[0].context("C1", "old49") is None
+    ctx = replicas[1].context("C1", "old9")
+    assert ctx is not None and ctx.codes == ("ftp/421", "ftp/550")
+
+
+def test_only_sqlite_and_postgresql_are_accepted() -> None:
+    """A FTPCODE_DB for another database is refused with a clear error, not half-supported."""
+    with pytest.raises(ValueError, match="SQLite or PostgreSQL"):
+        Store("mysql://bot@db.example.com/ftpcode")
+
+
+# --- PostgreSQL specifics ---
+
+
+def test_postgresql_urls_are_served_by_psycopg_3(postgres_url: str) -> None:
+    """A plain postgresql:// URL, as an admin writes it, uses psycopg 3."""
+    with Store(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as s:
+        assert s.claim_event("Ev1")
+        assert not s.claim_event("Ev1")
+
+
+def test_lost_races_leave_no_errors_in_the_postgresql_log(
+    postgres_server: PostgresServer, postgres_url: str, clock: Clock
+) -> None:
+    """Losing a claim or a cooldown is an ordinary result, not a failed statement that fills
+    the server's log and rolls back a transaction at every Slack retry."""
+    before = postgres_server.log.read_text(errors="replace").count("ERROR")
+    with Store(postgres_url, clock=clock) as first, Store(postgres_url, clock=clock) as second:
+        _race([first, second], lambda s: [s.claim_event("Ev1"), s.cooldown_ok("C1", "x", 60)])
+        _race([first, second], lambda s: s.remember("C1", "1.1", "note", ["ftp/553"]))
+    assert postgres_server.log.read_text(errors="replace").count("ERROR") == before
+
+
+def test_a_replica_survives_its_database_connections_being_dropped(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    """After a PostgreSQL restart or failover kills its connections, a replica works on."""
+    with Store(postgres_url) as s:
+        assert s.claim_event("Ev1")
+        with postgres_server.admin() as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) >= 1 FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert killed == (True,)
+        assert not s.claim_event("Ev1")
+        assert s.claim_event("Ev2")
