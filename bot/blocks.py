@@ -204,9 +204,17 @@ def usage_blocks() -> tuple[list[Block], str]:
 
 
 def lookup_blocks(
-    kb: KnowledgeBase, query: str, matches: Sequence[Match], hints: Sequence[str]
+    kb: KnowledgeBase,
+    query: str,
+    matches: Sequence[Match],
+    hints: Sequence[str],
+    *,
+    share: bool = True,
 ) -> tuple[list[Block], str]:
-    """The `/ftpcode QUERY` answer: the best reading in full, buttons to share and to rate it."""
+    """The `/ftpcode QUERY` answer: the best reading in full, buttons to share and to rate it.
+
+    `share=False` leaves the share button out (the answer is already where others see it).
+    """
     if not query.strip():
         return usage_blocks()
     asked = _shorten(" ".join(_defuse(query).split()), QUOTE_CHARS)
@@ -263,13 +271,12 @@ def lookup_blocks(
     cited = list(dict.fromkeys([*entry.defined_in, *(f.source for f in fixes)]))
     sources = "; ".join(_source_label(kb, s) for s in cited)
     blocks.append(_context(_escape(render.BLOCK_SOURCES.format(sources=sources))))
-    blocks.append(
-        _actions(
-            "answer",
-            _button(render.BUTTON_SHARE, ACTION_SHARE, _share_value(query), primary=True),
-            *_feedback_buttons(entry.id),
+    buttons = list(_feedback_buttons(entry.id))
+    if share:
+        buttons.insert(
+            0, _button(render.BUTTON_SHARE, ACTION_SHARE, _share_value(query), primary=True)
         )
-    )
+    blocks.append(_actions("answer", *buttons))
     return _finish(blocks, fallback)
 
 
@@ -439,6 +446,101 @@ def _events_text(report: LogReport) -> str:
     return "\n".join(lines)
 
 
+# -- conversation pieces ----------------------------------------------------------------
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def notice_blocks(text: str) -> tuple[list[Block], str]:
+    """A one-section message in the bot's own words (any user text in it already escaped)."""
+    return _finish([_section(text)], text)
+
+
+def secret_warning_block(kinds: Sequence[str]) -> Block:
+    """The warning to rotate a credential pasted in clear text; it never shows the value."""
+    return _section(render.BLOCK_SECRET_WARNING.format(kinds=_secret_kinds(kinds)))
+
+
+def _secret_kinds(kinds: Sequence[str]) -> str:
+    labels = [render.SECRET_KIND_LABEL.get(kind, kind) for kind in dict.fromkeys(kinds)]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def with_secret_warning(
+    payload: tuple[list[Block], str], kinds: Sequence[str]
+) -> tuple[list[Block], str]:
+    """`payload` with the rotate-your-credential warning on top; the warning alone if empty."""
+    if not kinds:
+        return payload
+    blocks, text = payload
+    warning = render.SECRET_WARNING_FALLBACK.format(kinds=_secret_kinds(kinds))
+    return _finish(
+        [secret_warning_block(kinds), *blocks], warning + ("\n\n" + text if text else "")
+    )
+
+
+def followup_block(earlier: Sequence[str], report: LogReport | None) -> Block | None:
+    """How a log posted in a bot thread relates to what the thread already established."""
+    if not earlier:
+        return None
+    ids = _escape(", ".join(earlier))
+    diag = report.diagnosis if report is not None else None
+    if diag is None:
+        return _context(render.BLOCK_FOLLOWUP_NOTHING.format(ids=ids))
+    if diag.id in earlier:
+        return _context(render.BLOCK_FOLLOWUP_CONFIRMS.format(ids=ids))
+    template = render.BLOCK_FOLLOWUP_RECOVERED if diag.ok else render.BLOCK_FOLLOWUP_INSTEAD
+    return _context(template.format(ids=ids, id=_escape(diag.id)))
+
+
+def with_block_on_top(
+    payload: tuple[list[Block], str], block: Block | None
+) -> tuple[list[Block], str]:
+    """`payload` with `block` inserted first (nothing changes when `block` is None)."""
+    if block is None:
+        return payload
+    blocks, text = payload
+    return _finish([block, *blocks], text)
+
+
+def shared_lookup_blocks(
+    kb: KnowledgeBase, query: str, matches: Sequence[Match], hints: Sequence[str], user: str
+) -> tuple[list[Block], str]:
+    """A `/ftpcode` answer shared in the channel: no share button, and who shared it."""
+    blocks, text = lookup_blocks(kb, query, matches, hints, share=False)
+    if _USER_ID.match(user):
+        blocks = [*blocks[:-1], _context(render.BLOCK_SHARED_BY.format(user=user)), blocks[-1]]
+    return _finish(blocks, text)
+
+
+def home_view(
+    kb: KnowledgeBase, top: Sequence[tuple[str, int]], wrong: Sequence[tuple[str, int, int]]
+) -> dict[str, Any]:
+    """The App Home tab: how to use the bot, the codes asked most, the answers marked wrong."""
+
+    def title(entry_id: str) -> str:
+        entry = kb.entries.get(entry_id)
+        return _escape(entry.title) if entry is not None else ""
+
+    top_lines = [
+        render.HOME_TOP_LINE.format(id=_escape(i), title=title(i), count=f"{n:,}") for i, n in top
+    ]
+    wrong_lines = [
+        render.HOME_WRONG_LINE.format(
+            id=_escape(i), title=title(i), wrong=f"{w:,}", helpful=f"{h:,}"
+        )
+        for i, h, w in wrong
+    ]
+    blocks = [
+        _header(render.HOME_HEADER),
+        _section(render.HOME_USAGE),
+        {"type": "divider"},
+        _section("\n".join([render.HOME_TOP, *(top_lines or [render.HOME_NONE_YET])])),
+        _section("\n".join([render.HOME_WRONG, *(wrong_lines or [render.HOME_NONE_YET])])),
+    ]
+    return {"type": "home", "blocks": blocks[:SLACK_MAX_BLOCKS]}
+
+
 __all__ = [
     "ACTION_HELPFUL",
     "ACTION_MUTE_THREAD",
@@ -451,8 +553,15 @@ __all__ = [
     "SLACK_MAX_HEADER_TEXT",
     "SLACK_MAX_SECTION_TEXT",
     "escape_mrkdwn",
+    "followup_block",
+    "home_view",
     "log_blocks",
     "lookup_blocks",
+    "notice_blocks",
     "reply_blocks",
+    "secret_warning_block",
+    "shared_lookup_blocks",
     "usage_blocks",
+    "with_block_on_top",
+    "with_secret_warning",
 ]

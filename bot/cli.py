@@ -196,14 +196,32 @@ def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    has_tokens = bool(os.environ.get("SLACK_BOT_TOKEN")) and bool(
-        os.environ.get("SLACK_APP_TOKEN") or os.environ.get("SLACK_SIGNING_SECRET")
-    )
-    if has_tokens or args.http:
-        raise UsageError(render.SERVE_NOT_READY)
-    from bot.console import run_console
+    from bot.settings import Settings, SettingsError
 
-    return run_console(sys.stdin, out, interactive=sys.stdin.isatty())
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    if not settings.bot_token and not args.http:
+        from bot.console import run_console
+
+        return run_console(sys.stdin, out, interactive=sys.stdin.isatty())
+    if (args.http and not settings.http_mode) or (not args.http and not settings.socket_mode):
+        raise UsageError(render.SERVE_NEEDS_SECRET)
+    import logging
+
+    from bot import server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    def announce(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if args.http:
+        server.serve_http(settings, args.host, args.port, announce)
+    else:
+        server.serve_socket_mode(settings, announce)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,10 +51,12 @@ CORRECTION_LABEL = "What the standard says"
 NOTHING_FOUND = "No FTP, SFTP, socket, SSH, TLS or curl error recognised in {query!r}."
 DID_YOU_MEAN = "Did you mean: {options}?"
 EMPTY_QUERY = "Give a code or an error text, for example: ftpcode 553"
-SERVE_NOT_READY = (
-    "the Slack app is not available yet (issue 5); unset SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
-    "to use the offline console"
+SERVE_NEEDS_SECRET = (
+    "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Socket Mode needs "
+    "SLACK_BOT_TOKEN and SLACK_APP_TOKEN; with no Slack token at all the offline console runs"
 )
+SERVE_STARTED_HTTP = "ftpcode: HTTP mode on http://{host}:{port}/slack/events (health: /healthz)"
+SERVE_STARTED_SOCKET = "ftpcode: Socket Mode connected; Ctrl-C stops"
 CONSOLE_BANNER = (
     "ftpcode offline console: no Slack tokens set, so nothing is posted anywhere.\n"
     "Type or paste a message as it would appear in a support channel; an empty line ends it.\n"
@@ -357,3 +359,82 @@ BLOCK_LOG_SECRETS = (
     "were pasted in clear text. This reply does not repeat them."
 )
 BLOCK_LOG_SECRETS_MORE = "{lines} and {count} more"
+
+# -- Slack conversations ----------------------------------------------------------------
+
+SECRET_KIND_LABEL: dict[str, str] = {
+    "password": "a password",
+    "private-key": "a private key",
+    "token": "an access token",
+    "authorization": "an Authorization header",
+}
+BLOCK_SECRET_WARNING = (
+    ":warning: *This message shows {kinds} in clear text.* Rotate it now: everyone who can "
+    "read this conversation has seen it. None of my replies repeat it."
+)
+SECRET_WARNING_FALLBACK = "Warning: this message shows {kinds} in clear text. Rotate it now."
+BLOCK_FOLLOWUP_CONFIRMS = ":link: This confirms what the thread already found: {ids}."
+BLOCK_FOLLOWUP_INSTEAD = (
+    ":link: Earlier in this thread: {ids}. This log shows what actually failed: {id}."
+)
+BLOCK_FOLLOWUP_RECOVERED = (
+    ":link: Earlier in this thread: {ids}. In this log the client recovered ({id})."
+)
+BLOCK_FOLLOWUP_NOTHING = (
+    ":link: Earlier in this thread: {ids}. Nothing in this paste adds to that; send the lines "
+    "around the failure (with the server's replies) for a closer look."
+)
+BLOCK_SHARED_BY = "Shared by <@{user}> with /ftpcode"
+MUTED_CHANNEL = (
+    ":zipper_mouth_face: No automatic replies in this channel for {duration} (until {until} "
+    "UTC). `/ftpcode unmute` turns them back on; `/ftpcode CODE` and mentions still answer."
+)
+MUTE_BAD_DURATION = (
+    "I could not read \u201c{text}\u201d as a duration. Try `/ftpcode mute 30m`, `1h` or `2d`."
+)
+UNMUTED_CHANNEL = ":speaking_head_in_silhouette: Automatic replies are on again in this channel."
+THREAD_MUTED = (
+    ":zipper_mouth_face: No more automatic replies in this thread. Mention me if you need me."
+)
+FEEDBACK_HELPFUL = ":thumbsup: Thanks: noted that the answer about {id} helped."
+FEEDBACK_WRONG = (
+    ":memo: Thanks: noted that the answer about {id} was wrong. It is listed on my App Home "
+    "tab for the maintainers of the knowledge base."
+)
+FILE_NOT_TEXT = (
+    "I read text logs and transcripts (.log, .txt, .gz and the like); \u201c{name}\u201d is "
+    "{kind}, so I left it alone."
+)
+FILE_TOO_BIG = (
+    "\u201c{name}\u201d is {size} MB; I read files up to {limit} MB. Send the part around "
+    "the failure, or a gzip of it."
+)
+FILE_UNREADABLE = "I could not read \u201c{name}\u201d: {reason}."
+ANSWER_FAILED = (
+    "Sorry, I could not answer that: something failed on my side. Your message is still "
+    "here; try again in a moment."
+)
+DM_NOTHING = (
+    ":mag: I found no FTP, SFTP, socket, SSH, TLS or curl error in that. Send a reply code "
+    "(`553`), an error text, or paste a log or transcript."
+)
+
+HOME_HEADER = "ftpcode: file-transfer errors explained"
+HOME_USAGE = (
+    "*How to use me*\n"
+    "\u2022 `/ftpcode 553`, `/ftpcode sftp 4`, `/ftpcode can't open data connection`: an "
+    "answer only you see, with a button to share it.\n"
+    "\u2022 In channels I was invited to, I answer error codes and error texts in the "
+    "message's thread, once per code per thread.\n"
+    "\u2022 Send me a log, a transcript or a .log/.txt file in a direct message, or in a "
+    "thread where I answered, for a diagnosis line by line.\n"
+    "\u2022 `/ftpcode mute 1h` and `/ftpcode unmute` quiet me in a channel; the button "
+    "under a reply stops me in its thread.\n"
+    "Passwords pasted by mistake are flagged, never repeated, and never stored."
+)
+HOME_TOP = "*Codes that come up most*"
+HOME_TOP_LINE = "\u2022 {id}: {title} \u00d7{count}"
+HOME_WRONG = "*Answers marked wrong*"
+HOME_WRONG_LINE = "\u2022 {id}: {title}: {wrong} wrong, {helpful} helpful"
+HOME_NONE_YET = "_Nothing yet._"
+HOME_FALLBACK = "ftpcode: how to use me, and what comes up most"

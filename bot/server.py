@@ -1,0 +1,107 @@
+"""Running the bot: HTTP mode on waitress (a production WSGI server), or Socket Mode.
+
+HTTP mode serves every Slack request on `POST /slack/events` and answers `GET /healthz`;
+Bolt's own `app.start()` is a development server and is not used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+from bot.state import Store, retention
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+HTTP_THREADS = 16
+PURGE_EVERY_SECONDS = 3600.0
+log = logging.getLogger("ftpcode")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def wsgi_app(app: App) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """The WSGI application: Slack requests to Bolt, a health check, 404 for the rest."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def serve(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return slack(environ, start_response)  # type: ignore[arg-type]
+
+    return serve
+
+
+def start_housekeeping(store: Store, stop: threading.Event) -> threading.Thread:
+    """Purge old thread context and claims now and then every PURGE_EVERY_SECONDS."""
+    keep = retention()
+
+    def run() -> None:
+        while True:
+            try:
+                removed = store.purge(keep)
+                if removed:
+                    log.info("purged %d old state rows", removed)
+            except Exception as exc:  # the next round tries again
+                log.warning("purging state failed: %s: %s", type(exc).__name__, exc)
+            if stop.wait(PURGE_EVERY_SECONDS):
+                return
+
+    thread = threading.Thread(target=run, name="ftpcode-housekeeping", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Run HTTP mode until interrupted."""
+    import waitress
+
+    from bot import render
+    from bot.app import build_app
+
+    store = Store()
+    stop = threading.Event()
+    start_housekeeping(store, stop)
+    app = build_app(settings, store)
+    server = waitress.create_server(
+        wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="ftpcode"
+    )
+    announce(render.SERVE_STARTED_HTTP.format(host=host, port=server.effective_port))
+    try:
+        server.run()
+    finally:
+        stop.set()
+        server.close()
+        store.close()
+
+
+def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> None:
+    """Run Socket Mode until interrupted (the proxy comes from HTTPS_PROXY)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot import render
+    from bot.app import build_app
+
+    store = Store()
+    stop = threading.Event()
+    start_housekeeping(store, stop)
+    app = build_app(settings, store)
+    handler = SocketModeHandler(app, settings.app_token)
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+        announce(render.SERVE_STARTED_SOCKET)
+        stop.wait()
+    finally:
+        stop.set()
+        handler.close()  # type: ignore[no-untyped-call]
+        store.close()

@@ -1,0 +1,212 @@
+"""Run the real bot in HTTP mode as a subprocess and talk to it as Slack does: signed requests.
+
+Used by the end-to-end tests and the load benchmark. The signing secret and tokens are
+obvious fakes; the bot's Web API calls go to a FakeSlack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "fake-signing-secret-for-tests"
+BOT_TOKEN = "xoxb-fake-bot-token-for-tests"
+_STARTED = re.compile(r"http://[\d.]+:(\d+)/slack/events")
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    """Slack's v0 request signature of `body` sent at `timestamp`."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    seconds: float
+
+
+class SlackApp:
+    """The bot (`ftpcode serve --http`) on 127.0.0.1 with its Web API pointed at `api_url`."""
+
+    def __init__(self, api_url: str, db_path: Path, env: dict[str, str] | None = None) -> None:
+        self._env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
+        self._env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=api_url,
+            FTPCODE_DB=f"sqlite:///{db_path}",
+            PYTHONUNBUFFERED="1",
+        )
+        self._env.pop("SLACK_APP_TOKEN", None)
+        self._env.update(env or {})
+        self.log: list[str] = []
+        self.port = 0
+        self._ids = itertools.count(1)
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> SlackApp:
+        command = [sys.executable, "-m", "bot", "serve", "--http", "--port", "0"]
+        self._process = subprocess.Popen(
+            command, cwd=ROOT, env=self._env, stderr=subprocess.PIPE, text=True
+        )
+        started = threading.Event()
+
+        def drain() -> None:
+            assert self._process is not None and self._process.stderr is not None
+            for line in self._process.stderr:
+                self.log.append(line.rstrip("\n"))
+                found = _STARTED.search(line)
+                if found:
+                    self.port = int(found.group(1))
+                    started.set()
+            started.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not started.wait(60) or not self.port:
+            self.__exit__()
+            raise RuntimeError("the bot did not start:\n" + "\n".join(self.log[-20:]))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process is not None and self._process.stderr is not None:
+            self._process.stderr.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- raw requests --
+
+    def request(
+        self,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> Response:
+        request = urllib.request.Request(
+            self.url + path, data=body if method == "POST" else None, method=method
+        )
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                data = response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            data, status = exc.read(), exc.code
+        return Response(status, data, time.perf_counter() - started)
+
+    def signed(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        """POST /slack/events with Slack's signature headers."""
+        at = int(time.time()) if timestamp is None else timestamp
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(at),
+            "X-Slack-Signature": sign(body, at, secret),
+            **(extra or {}),
+        }
+        return self.request("/slack/events", body, headers)
+
+    # -- what Slack sends --
+
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0
+    ) -> Response:
+        """An Events API callback carrying `event`; a retry repeats the same event_id."""
+        envelope = {
+            "token": "fake-verification-token",
+            "team_id": "TFAKE0001",
+            "api_app_id": "AFAKE0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ids):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "TFAKE0001", "user_id": "UFTPBOT01", "is_bot": True}],
+        }
+        extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        body = json.dumps(envelope).encode()
+        return self.signed(body, "application/json", extra=extra if retry else None)
+
+    def command(
+        self, text: str, *, channel: str, response_url: str, user: str = "UASKER01"
+    ) -> Response:
+        """A `/ftpcode TEXT` slash command."""
+        form = {
+            "token": "fake-verification-token",
+            "team_id": "TFAKE0001",
+            "channel_id": channel,
+            "channel_name": "support",
+            "user_id": user,
+            "user_name": "asker",
+            "command": "/ftpcode",
+            "text": text,
+            "api_app_id": "AFAKE0001",
+            "response_url": response_url,
+            "trigger_id": "1.2.fake",
+        }
+        body = urllib.parse.urlencode(form).encode()
+        return self.signed(body, "application/x-www-form-urlencoded")
+
+    def action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        channel: str,
+        response_url: str,
+        message: dict[str, Any] | None = None,
+        user: str = "UASKER01",
+    ) -> Response:
+        """A click on one of the bot's buttons."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "TFAKE0001"},
+            "user": {"id": user},
+            "api_app_id": "AFAKE0001",
+            "token": "fake-verification-token",
+            "trigger_id": "1.2.fake",
+            "channel": {"id": channel},
+            "container": {"type": "message", "channel_id": channel, **(message or {})},
+            "message": message or {},
+            "response_url": response_url,
+            "actions": [
+                {"type": "button", "action_id": action_id, "block_id": "b", "value": value}
+            ],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return self.signed(body, "application/x-www-form-urlencoded")
