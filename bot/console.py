@@ -1,8 +1,8 @@
 """The offline console: with no Slack tokens, `ftpcode serve` answers pasted messages locally.
 
 A message is everything up to an empty line (or the end of input); it is answered exactly as
-the bot would answer it in a support channel, or as the slash command when it starts with
-/ftpcode.
+the bot would answer it in a support channel (a pasted log gets the diagnosis it would get
+in a DM), or as the slash command when it starts with /ftpcode.
 """
 
 from __future__ import annotations
@@ -29,22 +29,35 @@ def messages(stream: TextIO) -> Iterator[str]:
 
 
 def answer(message: str) -> str:
-    """What the bot would post for one message."""
+    """What the bot would post for one message (bot.answers decides, as in Slack)."""
+    from bot import answers
     from bot.knowledge import load
 
     kb = load()
     stripped = message.strip()
+    warning = _secret_warning(answers.secret_kinds(stripped))
     if stripped.lower().startswith(SLASH):
-        from bot.lookup import lookup, suggestions
+        command = answers.parse_command(stripped[len(SLASH) :])
+        if command.kind == "usage":
+            return warning + render.EMPTY_QUERY
+        if command.kind in ("mute", "unmute"):
+            return warning + render.CONSOLE_MUTE
+        report = answers.read_log(command.query)
+        if report is not None:
+            return warning + render.log_text(report)
+        asked = answers.ask(command.query)
+        return warning + render.lookup_text(kb, asked.query, asked.matches, asked.hints)
+    report = answers.read_log(message)
+    if report is not None:
+        return render.log_text(report)
+    return warning + render.scan_text(kb, answers.scan(message))
 
-        query = stripped[len(SLASH) :].strip()
-        if not query:
-            return render.EMPTY_QUERY
-        found = lookup(query)
-        return render.lookup_text(kb, query, found, suggestions(query) if not found else [])
-    from bot.detect import scan
 
-    return render.scan_text(kb, scan(message))
+def _secret_warning(kinds: list[str]) -> str:
+    if not kinds:
+        return ""
+    labels = " and ".join(render.SECRET_KIND_LABEL.get(kind, kind) for kind in kinds)
+    return render.SECRET_WARNING_FALLBACK.format(kinds=labels) + "\n\n"
 
 
 def run_console(stream: TextIO, out: TextIO, *, interactive: bool) -> int:

@@ -64,6 +64,7 @@ CONSOLE_BANNER = (
 )
 CONSOLE_SILENT = "(the bot stays silent: nothing here it should answer)"
 CONSOLE_PROMPT = "message> "
+CONSOLE_MUTE = "(mute and unmute act on a Slack channel; the offline console has none)"
 
 
 def _wrap(text: str, indent: str = "  ", width: int = 92, hang: str | None = None) -> str:
