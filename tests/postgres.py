@@ -38,6 +38,8 @@ _SERVER_SETTINGS = {
     "max_connections": "200",
     "log_min_messages": "warning",
 }
+_PREFIX = "ftpcode-pg-"  # the temp directories holding the clusters
+_OWNER = "owner.pid"  # in each: the test process that started the cluster
 _START_ATTEMPTS = 3  # a free port can be taken by someone else between probe and start
 
 
@@ -231,11 +233,35 @@ class PostgresServer:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_orphans(bin_dir: Path, user: pwd.struct_passwd | None) -> None:
+    """Stop and delete clusters left by test sessions that were killed before their clean-up."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*/{_OWNER}"):
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid):
+            PostgresServer(bin_dir, owner.parent, user).stop()
+            shutil.rmtree(owner.parent, ignore_errors=True)
+
+
 def start() -> PostgresServer:
     """Create and start a throwaway cluster; PostgresUnavailableError says why when it cannot."""
     bin_dir = find_bin_dir()
     user = _server_user()
-    root = Path(tempfile.mkdtemp(prefix="ftpcode-pg-"))
+    _remove_orphans(bin_dir, user)
+    root = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    (root / _OWNER).write_text(str(os.getpid()))
     server = PostgresServer(bin_dir, root, user)
     try:
         server.init()
