@@ -11,7 +11,8 @@ replicas may share one PostgreSQL database (`postgresql://...`, served by psycop
 single `INSERT ... ON CONFLICT` against a unique key, which the database serialises, never
 a read followed by a write; a lost race is a row count of 0, not an error (no aborted
 transaction, no error in the server's log). Replicas that start together create the schema
-one at a time, under a PostgreSQL advisory lock. Other databases are refused.
+one at a time, under a PostgreSQL advisory lock. SQLite must be 3.35 or later (RETURNING);
+other databases are refused.
 
 Stored thread context never holds a clear-text credential (`bot.logs.secrets`), nor a NUL
 character (PostgreSQL text cannot hold one), and is purged after a retention period
