@@ -11,13 +11,24 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from bot.detect import detector
 from bot.knowledge import KnowledgeBase, load
 from bot.logs import reader, secrets
-from bot.logs.diagnose import LOGIN_SUCCESS, PASV_ADDRESS, RESULT_SUCCESS, SessionState
+from bot.logs.diagnose import (
+    ACTIVE,
+    FALLBACKS,
+    INNER_STEPS,
+    LOGIN_SUCCESS,
+    PASSIVE,
+    PASV_ADDRESS,
+    PROBES,
+    RESULT_SUCCESS,
+    SessionState,
+)
 from bot.logs.formats import LogFormat, load_formats
 from bot.logs.model import LogEvent, LogReport, Secret, Session
 from bot.models import Match
@@ -104,31 +115,53 @@ def _compile_rules(formats: list[LogFormat]) -> _Rules:
 
 # The order in which things found on one line are handled.
 _START, _COMMAND, _REPLY, _MESSAGE, _SCANNED = range(5)
-
-
-class _Hit(NamedTuple):
-    """Something a pattern found in a chunk (a tuple: cheap to make by the thousand)."""
-
-    position: int
-    order: int
-    match: re.Match[str] | None = None
-    message: tuple[str, str, str | None] | None = None  # (id, outcome, variant)
-    scanned: Match | None = None
+# A hit: something a pattern found in a chunk, as a plain tuple that sorts in handling order:
+# (line, order, position, sequence, match, extra). The sequence number keeps the order in
+# which the patterns found things when all else is equal; extra is a message rule's
+# (id, outcome, variant) or the chat scanner's Match.
+_HitTuple = tuple[int, int, int, int, "re.Match[str] | None", object]
+_NEWLINE = re.compile("\n")
+_match_start = re.Match.start
 
 
 @dataclass(slots=True)
 class _Backlog:
-    """A chunk's commands and plain replies, in order, with how far they have been replayed."""
+    """A chunk's commands, plain replies and quiet successes in order, with how far each has
+    been replayed. Past the event cap these are not hits: they are replayed in bulk before
+    each hit, and only what the session's state keeps of them is materialised."""
 
     commands: list[re.Match[str]]
     plain: list[re.Match[str]]
+    successes: list[re.Match[str]]
+    command_at: list[int]
+    plain_at: list[int]
+    success_at: list[int]
     line_of: Callable[[int], int]
     c: int = 0
     p: int = 0
+    s: int = 0
 
 
 _CLOSING_CODES = frozenset({"221"})
 _SUCCESSES = RESULT_SUCCESS | {LOGIN_SUCCESS}
+_LOGIN_CODE = LOGIN_SUCCESS.split("/", 1)[1]
+_DATA_COMMANDS = PASSIVE | ACTIVE
+_NOT_OPERATIONS = INNER_STEPS | PROBES
+
+
+def _may_prompt(chunk: str) -> bool:
+    """Whether the chunk holds "$ ", "# ", "% " or "> " (a shell prompt needs one of them)."""
+    for mark in "$#%>":
+        at = chunk.find(mark)  # one character: a fast scan
+        tries = 0
+        while at >= 0:
+            if chunk.startswith(" ", at + 1):
+                return True
+            tries += 1
+            if tries > 64:
+                return mark + " " in chunk
+            at = chunk.find(mark, at + 1)
+    return False
 
 
 class _Analyser:
@@ -144,6 +177,7 @@ class _Analyser:
         self.sessions: list[Session] = []  # the first SESSION_CAP, for the report
         self.sessions_total = 0
         self.last_failed: Session | None = None
+        self.last_failed_state: SessionState | None = None  # past SESSION_CAP, not yet closed
         self.last_session: Session | None = None
         self.last_quiet: SessionState | None = None  # the last session, when not yet diagnosed
         self.state = SessionState(kb, first_line=1)
@@ -154,69 +188,143 @@ class _Analyser:
         self.events_full = event_cap <= 0
         self.plain_ids = plain_ids(kb)
         self.plain_codes = frozenset(entry_id.split("/", 1)[1] for entry_id in self.plain_ids)
+        self.success_codes = frozenset(
+            entry_id.split("/", 1)[1]
+            for entry_id in _SUCCESSES
+            if entry_id.startswith("ftp/") and entry_id in kb.entries
+        )
         self._backlog: _Backlog | None = None
         self.last_line = 0
 
     # -- per chunk ---------------------------------------------------------------------
 
     def feed(self, chunk: str) -> None:
-        newlines = [m.start() for m in re.finditer("\n", chunk)] if "\n" in chunk else []
+        newlines = list(map(_match_start, _NEWLINE.finditer(chunk)))
+        base = self.line_offset + 1
+        find_line = bisect.bisect_left
 
         def line_of(position: int) -> int:
-            return self.line_offset + bisect.bisect_right(newlines, position - 1) + 1
+            return base + find_line(newlines, position)
 
-        # Past the report's event cap, commands and plain informational replies are not
-        # handled one by one: they are replayed in bulk before each event that matters.
+        def lines_of(matches: list[re.Match[str]]) -> list[int]:
+            return [base + n for n in map(find_line, repeat(newlines), map(_match_start, matches))]
+
+        # Past the report's event cap, commands, plain informational replies and successes
+        # in quiet sessions are not handled one by one: they are replayed in bulk before each
+        # event that matters.
         bulk = self.events_full
-        hits: list[_Hit] = []
-        for pattern in self.rules.starts:
-            if pattern is _SHELL_START and not any(hint in chunk for hint in _PROMPT_HINTS):
+        rules = self.rules
+        starts: list[re.Match[str]] = []
+        for pattern in rules.starts:
+            if pattern is _SHELL_START and not _may_prompt(chunk):
                 continue  # no prompt character in the chunk: no shell prompt line either
-            hits += [_Hit(m.start(), _START, m) for m in pattern.finditer(chunk)]
+            starts += pattern.finditer(chunk)
         commands: list[re.Match[str]] = []
-        for pattern in self.rules.commands:
-            if bulk:
-                commands += pattern.finditer(chunk)
-            else:
-                hits += [_Hit(m.start(), _COMMAND, m) for m in pattern.finditer(chunk)]
+        for pattern in rules.commands:
+            commands += pattern.finditer(chunk)
+        # Replies that are hits, with the order in which the patterns found them.
+        replies: list[tuple[int, re.Match[str]]] = []
         plain: list[re.Match[str]] = []
-        plain_codes = self.plain_codes
-        for pattern in self.rules.replies:
+        quiet: list[tuple[int, re.Match[str]]] = []  # successes that may be replayed in bulk
+        plain_codes, success_codes = self.plain_codes, self.success_codes
+        for pattern in rules.replies:
+            if not bulk:
+                replies += enumerate(pattern.finditer(chunk), len(replies))
+                continue
             for m in pattern.finditer(chunk):
-                if bulk and m.group("code") in plain_codes:
+                code = m["code"]
+                if code in plain_codes:
                     plain.append(m)
+                elif code in success_codes:
+                    quiet.append((len(replies) + len(quiet), m))
                 else:
-                    hits.append(_Hit(m.start(), _REPLY, m))
-        for pattern, entry_id, outcome, variant in self.rules.messages:
-            hits += [
-                _Hit(m.start(), _MESSAGE, m, (entry_id, outcome, variant))
-                for m in pattern.finditer(chunk)
-            ]
-        lines = [line_of(hit.position) for hit in hits]
-        # Lines a rule understood, session starts included (a shell prompt's "--connect-timeout"
-        # is an option, not an error), are not scanned again for error words.
-        handled_lines = set(lines)
+                    replies.append((len(replies) + len(quiet), m))
+        messages: list[tuple[re.Match[str], tuple[str, str, str | None]]] = []
+        for pattern, entry_id, outcome, variant in rules.messages:
+            info = (entry_id, outcome, variant)
+            messages += [(m, info) for m in pattern.finditer(chunk)]
+
+        hits: list[_HitTuple] = [
+            (line, _START, m.start(), i, m, None)
+            for i, (line, m) in enumerate(zip(lines_of(starts), starts, strict=True))
+        ]
+        message_matches = [m for m, _ in messages]
+        hits += [
+            (line, _MESSAGE, m.start(), i, m, info)
+            for i, (line, (m, info)) in enumerate(
+                zip(lines_of(message_matches), messages, strict=True)
+            )
+        ]
+        successes: list[re.Match[str]] = []
+        if quiet:
+            # A success stays a hit when it closes or opens a multi-line reply, or when
+            # a session start or a message shares its line (they are handled before it).
+            shared = {hit[0] for hit in hits}
+            quiet_matches = [m for _, m in quiet]
+            for line, (i, m) in zip(lines_of(quiet_matches), quiet, strict=True):
+                if line in shared or _separator(m) != " ":
+                    replies.append((i, m))
+                else:
+                    successes.append(m)
+            if len(rules.replies) > 1:
+                successes.sort(key=_match_start)
+        reply_matches = [m for _, m in replies]
+        hits += [
+            (line, _REPLY, m.start(), i, m, None)
+            for line, (i, m) in zip(lines_of(reply_matches), replies, strict=True)
+        ]
+        handled_lines = {hit[0] for hit in hits}
+        command_lines = lines_of(commands)
+        handled_lines.update(command_lines)
         if bulk:
-            commands.sort(key=lambda m: m.start())
-            plain.sort(key=lambda m: m.start())
-            base, find_line = self.line_offset + 1, bisect.bisect_right
-            handled_lines.update(base + find_line(newlines, m.start() - 1) for m in commands)
-            handled_lines.update(base + find_line(newlines, m.start() - 1) for m in plain)
-            self._backlog = _Backlog(commands, plain, line_of)
-        for pattern in self.rules.ignores:
-            handled_lines.update(line_of(m.start()) for m in pattern.finditer(chunk))
-        self._note_addresses(chunk, hits, line_of)
-        first_line = self.line_offset + 1
-        self._scan_error_lines(_error_lines(chunk, newlines, first_line, handled_lines), hits)
+            if len(rules.commands) > 1:
+                commands.sort(key=_match_start)
+            if len(rules.replies) > 1:
+                plain.sort(key=_match_start)
+            handled_lines.update(lines_of(plain))
+            handled_lines.update(lines_of(successes))
+            self._backlog = _Backlog(
+                commands,
+                plain,
+                successes,
+                list(map(_match_start, commands)),
+                list(map(_match_start, plain)),
+                list(map(_match_start, successes)),
+                line_of,
+            )
+        else:
+            hits += [
+                (line, _COMMAND, m.start(), i, m, None)
+                for i, (line, m) in enumerate(zip(command_lines, commands, strict=True))
+            ]
+        for pattern in rules.ignores:
+            handled_lines.update(lines_of(list(pattern.finditer(chunk))))
+        self._note_addresses(chunk, starts, reply_matches, line_of)
+        scanned = self._scan_error_lines(_error_lines(chunk, newlines, base, handled_lines))
+        hits += [
+            (line_of(position), _SCANNED, position, i, None, found)
+            for i, (position, found) in enumerate(scanned)
+        ]
         self._find_secrets(chunk, line_of)
-        ordered = sorted(
-            zip(lines + [line_of(h.position) for h in hits[len(lines) :]], hits, strict=True),
-            key=lambda pair: (pair[0], pair[1].order, pair[1].position),
-        )
-        for line, hit in ordered:
+        hits.sort()
+        for line, order, position, _, match, extra in hits:
             if bulk:
-                self._replay(hit.position)
-            self._handle(line, hit)
+                self._replay(position)
+            if order == _REPLY:
+                self._reply(line, match)  # type: ignore[arg-type]
+            elif order == _START:
+                self._new_session(line)
+            elif order == _COMMAND:
+                self._command(match, line)  # type: ignore[arg-type]
+            elif order == _MESSAGE:
+                entry_id, outcome, variant = extra  # type: ignore[misc]
+                self._flush_pending()
+                # A server line that only describes a reply ("FAIL LOGIN") waits: when the
+                # reply itself follows, the reply is the event.
+                self.pending = (line, entry_id, _whole_line(match), variant, outcome)  # type: ignore[arg-type]
+            else:
+                found: Match = extra  # type: ignore[assignment]
+                self._event(line, found.id, found.evidence, variant=found.variant)
         if bulk:
             self._replay(len(chunk) + 1)
             self._backlog = None
@@ -224,79 +332,210 @@ class _Analyser:
         self.last_line = self.line_offset + (0 if chunk.endswith("\n") else 1)
 
     def _replay(self, position: int) -> None:
-        """Feed the state the commands and plain replies that stand before `position`.
+        """Feed the state the backlog that stands before `position`.
 
-        Commands go in one by one (their order decides what a failure answers); of the plain
-        replies only the count and the last ones matter, so only those become events.
+        One by one while a line waits to be matched with its reply, a multi-line reply is
+        open or the session has gone wrong; otherwise in bulk: only the state that the
+        items leave behind is computed, and only the events it keeps are made.
         """
         backlog = self._backlog
         if backlog is None:
             return
-        commands, plain, line_of = backlog.commands, backlog.plain, backlog.line_of
-        last_plain: re.Match[str] | None = None
-        last_progress: re.Match[str] | None = None
+        command_at, plain_at, success_at = backlog.command_at, backlog.plain_at, backlog.success_at
+        c_end = bisect.bisect_left(command_at, position, backlog.c)
+        p_end = bisect.bisect_left(plain_at, position, backlog.p)
+        s_end = bisect.bisect_left(success_at, position, backlog.s)
         while True:
-            next_command = commands[backlog.c].start() if backlog.c < len(commands) else position
-            next_plain = plain[backlog.p].start() if backlog.p < len(plain) else position
-            if min(next_command, next_plain) >= position:
+            c, p, s = backlog.c, backlog.p, backlog.s
+            if c == c_end and p == p_end and s == s_end:
+                return
+            if s < s_end:
+                if self.open_reply is None and self.pending is None and self.state.quiet():
+                    break
+            elif self.pending is None or c == c_end:
                 break
-            if next_command <= next_plain:
-                if last_plain is not None:  # replies before this command are behind it
-                    self._plain_event(last_progress, last_plain, line_of)
-                    last_plain = last_progress = None
-                match = commands[backlog.c]
-                backlog.c += 1
-                self._command(match, line_of(match.start()))
+            # The next item by position; at one position a success (formerly handled as
+            # a hit there) goes first, then a command, then a plain reply.
+            next_s = success_at[s] if s < s_end else position
+            next_c = command_at[c] if c < c_end else position
+            next_p = plain_at[p] if p < p_end else position
+            if s < s_end and next_s <= next_c and next_s <= next_p:
+                match = backlog.successes[s]
+                backlog.s = s + 1
+                self._reply(backlog.line_of(next_s), match)
+            elif c < c_end and next_c <= next_p:
+                match = backlog.commands[c]
+                backlog.c = c + 1
+                self._command(match, backlog.line_of(next_c))
             else:
-                match = plain[backlog.p]
-                backlog.p += 1
+                match = backlog.plain[p]
+                backlog.p = p + 1
                 self.events_total += 1
-                last_plain = match
-                if match.group("code") not in _CLOSING_CODES:
-                    last_progress = match
-        if last_plain is not None:
-            self._plain_event(last_progress, last_plain, line_of)
+                self._plain(match, backlog.line_of(next_p))
+        self._replay_bulk(c_end, p_end, s_end)
 
-    def _plain_event(
+    def _replay_bulk(self, c_end: int, p_end: int, s_end: int) -> None:
+        """Replay the backlog up to these indexes at once (no pending line, no open reply,
+        and no success unless the session is quiet): what matters is what the state keeps."""
+        backlog = self._backlog
+        assert backlog is not None
+        state = self.state
+        c, p, s = backlog.c, backlog.p, backlog.s
+        backlog.c, backlog.p, backlog.s = c_end, p_end, s_end
+        line_of = backlog.line_of
+        commands = backlog.commands
+        # Commands: the last one is what a reply answers; the last that begins an operation
+        # is the operation; data-connection commands are all kept.
+        before = state.last_command
+        verbs: list[str] = []
+        if c < c_end:
+            operation = -1
+            forgive = False
+            for index in range(c, c_end):
+                verb = (commands[index]["command"] or "").upper()
+                verbs.append(verb)
+                if verb in _DATA_COMMANDS:
+                    state.data_commands.append(verb)
+                    if verb not in FALLBACKS:
+                        forgive = True
+                if verb not in _NOT_OPERATIONS:
+                    operation = index
+            if forgive:
+                state.forgive_fallbacks()
+            last = commands[c_end - 1]
+            state.last_command = verbs[-1]
+            state.last_command_line = line_of(last.start())
+            state.last_argument = _argument(last)
+            if operation >= 0:
+                match = commands[operation]
+                state.operation_line = line_of(match.start())
+                state.operation = f"{verbs[operation - c]} {_argument(match)}".strip()
+        if p == p_end and s == s_end:
+            return
+        self.events_total += (p_end - p) + (s_end - s)
+        # Successes (quiet session): the last transfer or file-action success and the last
+        # login are kept, each with the command it answers.
+        last_success: LogEvent | None = None
+        success_at = -1
+        if s < s_end:
+            success_at = backlog.success_at[s_end - 1]
+            command_at = backlog.command_at
+            done = set()
+            for index in range(s_end - 1, s - 1, -1):
+                match = backlog.successes[index]
+                is_login = match["code"] == _LOGIN_CODE
+                if is_login in done:
+                    continue
+                done.add(is_login)
+                at = backlog.success_at[index]
+                answered = bisect.bisect_left(command_at, at, c, c_end) - 1
+                command = verbs[answered - c] if answered >= c else before
+                event = self._success_event(match, line_of(at), command)
+                if is_login:
+                    state.login = event
+                else:
+                    state.success = event
+                if last_success is None:
+                    last_success = event
+                if len(done) == 2:
+                    break
+        # Plain replies: the last one, and the last that is not the server closing.
+        plain_event: LogEvent | None = None
+        progress: LogEvent | None = None
+        if p < p_end and backlog.plain_at[p_end - 1] >= success_at:
+            match = backlog.plain[p_end - 1]
+            plain_event = self._plain_event(match, line_of(match.start()))
+            index = p_end - 1
+            while index >= p and backlog.plain[index]["code"] in _CLOSING_CODES:
+                index -= 1
+            if index == p_end - 1:
+                progress = plain_event
+            elif index >= p and backlog.plain_at[index] >= success_at:
+                match = backlog.plain[index]
+                progress = self._plain_event(match, line_of(match.start()))
+        if plain_event is not None:
+            state.last_event = plain_event
+        else:
+            state.last_event = last_success
+        if progress is None:
+            progress = last_success
+        if progress is not None:
+            state.last_progress = progress
+            state.probes_passed = list(state.probe_failures)
+        state.count += 1
+
+    def _plain_event(self, match: re.Match[str], line: int) -> LogEvent:
+        code = match["code"]
+        text = (match.groupdict().get("text") or "").strip()
+        entry = self.kb.entries[f"ftp/{code}"]
+        return LogEvent(
+            line,
+            entry.protocol,
+            entry.code,
+            entry.id,
+            f"{code} {text}".strip()[:300],
+            entry.title,
+            "n/a",
+        )
+
+    def _plain(self, match: re.Match[str], line: int) -> None:
+        """One plain informational reply, the lean way."""
+        code = match["code"]
+        text = (match.groupdict().get("text") or "").strip()
+        entry = self.kb.entries[f"ftp/{code}"]
+        self.state.plain(entry, line, f"{code} {text}".strip()[:300])
+
+    def _success_event(self, match: re.Match[str], line: int, command: str | None) -> LogEvent:
+        """The event a success in a quiet session records (SessionState.note_success)."""
+        code = match["code"]
+        text = (match.groupdict().get("text") or "").strip()
+        entry = self.kb.entries[f"ftp/{code}"]
+        return LogEvent(
+            line,
+            entry.protocol,
+            entry.code,
+            entry.id,
+            f"{code} {text}".strip()[:300],
+            entry.title,
+            "n/a",
+            command=command,
+            outcome="success",
+        )
+
+    def _scan_error_lines(self, lines: list[tuple[int, str]]) -> list[tuple[int, Match]]:
+        """(position, match) for what the chat scanner finds on lines with error words."""
+        if not lines:
+            return []
+        found = detector().scan_many([text for _, text in lines], threshold=0.7)
+        return [
+            (position, match)
+            for (position, _), matches in zip(lines, found, strict=True)
+            for match in matches
+        ]
+
+    def _note_addresses(
         self,
-        progress: re.Match[str] | None,
-        last: re.Match[str],
+        chunk: str,
+        starts: list[re.Match[str]],
+        replies: list[re.Match[str]],
         line_of: Callable[[int], int],
     ) -> None:
-        """Record the last progress reply and the last reply of a run of plain replies."""
-        for match in (progress, last) if progress is not last else (last,):
-            if match is None:
-                continue
-            code = match.group("code")
-            text = (match.groupdict().get("text") or "").strip()
-            entry = self.kb.entries[f"ftp/{code}"]
-            self.state.plain(entry, line_of(match.start()), f"{code} {text}".strip()[:300])
-
-    def _scan_error_lines(self, lines: list[tuple[int, str]], hits: list[_Hit]) -> None:
-        if not lines:
-            return
-        found = detector().scan_many([text for _, text in lines], threshold=0.7)
-        for (position, _), matches in zip(lines, found, strict=True):
-            hits += [_Hit(position, _SCANNED, scanned=match) for match in matches]
-
-    def _note_addresses(self, chunk: str, hits: list[_Hit], line_of: Callable[[int], int]) -> None:
         """Remember the addresses a 227 will be judged by: those on session-start lines, and
         a 227's own address when the text before it in this chunk already shows it."""
         known = self.state.addresses
-        for hit in hits:
-            if hit.match is None:
+        for match in starts:
+            for address in _IPV4.findall(_whole_line(match)):
+                known.setdefault(address, line_of(match.start()))
+        for match in replies:
+            if match["code"] != "227":
                 continue
-            if hit.order == _START:
-                for address in _IPV4.findall(_whole_line(hit.match)):
-                    known.setdefault(address, line_of(hit.position))
-            elif hit.order == _REPLY and hit.match.group("code") == "227":
-                named = PASV_ADDRESS.search(hit.match.group(0))
-                if named is None:
-                    continue
-                address = ".".join(named.groups())
-                seen = chunk.rfind(address, 0, hit.position)
-                if seen >= 0 and address not in known:
-                    known[address] = line_of(seen)
+            named = PASV_ADDRESS.search(match.group(0))
+            if named is None:
+                continue
+            address = ".".join(named.groups())
+            seen = chunk.rfind(address, 0, match.start())
+            if seen >= 0 and address not in known:
+                known[address] = line_of(seen)
 
     def _find_secrets(self, chunk: str, line_of: Callable[[int], int]) -> None:
         for found in secrets.find(chunk):
@@ -308,37 +547,14 @@ class _Analyser:
 
     # -- per event ----------------------------------------------------------------------
 
-    def _handle(self, line: int, hit: _Hit) -> None:
-        if hit.order == _START:
-            self._new_session(line)
-        elif hit.order == _COMMAND and hit.match is not None:
-            self._command(hit.match, line)
-        elif hit.order == _REPLY and hit.match is not None:
-            self._reply(line, hit.match)
-        elif hit.order == _MESSAGE and hit.match is not None and hit.message is not None:
-            entry_id, outcome, variant = hit.message
-            self._flush_pending()
-            # A server line that only describes a reply ("FAIL LOGIN") waits: when the reply
-            # itself follows, the reply is the event.
-            self.pending = (line, entry_id, _whole_line(hit.match), variant, outcome)
-        elif hit.scanned is not None:
-            found = hit.scanned
-            self._event(line, found.id, found.evidence, variant=found.variant)
-
     def _command(self, match: re.Match[str], line: int) -> None:
         self._flush_pending()  # what was pending answered the previous command
-        groups = match.groupdict()
-        verb = (groups.get("command") or "").upper()
-        self.state.command(verb, line, (groups.get("arg") or "").strip())
+        self.state.command((match["command"] or "").upper(), line, _argument(match))
 
     def _reply(self, line: int, match: re.Match[str]) -> None:
-        code = match.group("code")
-        groups = match.groupdict()
-        text = (groups.get("text") or "").strip()
-        separator = groups.get("sep")
-        if separator is None:
-            end = match.end("code")
-            separator = match.string[end : end + 1]
+        code = match["code"]
+        text = (match.groupdict().get("text") or "").strip()
+        separator = _separator(match)
         if self.open_reply is not None:
             if code == self.open_reply and separator == " ":
                 self.open_reply = None  # the last line of a multi-line reply
@@ -405,10 +621,13 @@ class _Analyser:
         self._flush_pending()
         if self.state.has_events():
             self.state.last_line = max(self.state.first_line, line - 1)
-            if len(self.sessions) >= SESSION_CAP and not self.state.failed():
-                # Not listed and not failed: only needed if it turns out to be the last session.
+            if len(self.sessions) >= SESSION_CAP:
+                # Not listed: diagnosed only if it turns out to be the last session, or the
+                # last that failed.
                 self.sessions_total += 1
                 self.last_session, self.last_quiet = None, self.state
+                if self.state.failed():
+                    self.last_failed, self.last_failed_state = None, self.state
             else:
                 self._keep(self.state.close())
             addresses = self.state.addresses
@@ -426,6 +645,8 @@ class _Analyser:
 
     def finish(self, name: str, formats: list[str]) -> LogReport:
         self._flush_pending()
+        if self.last_failed_state is not None:
+            self.last_failed = self.last_failed_state.close()
         self.state.last_line = max(self.state.first_line, self.last_line)
         if self.state.has_events() or not self.sessions_total:
             self._keep(self.state.close())
@@ -493,6 +714,20 @@ def _error_lines(
         start = newlines[line - 1] + 1 if line else 0
         found.append((start, lines[line]))
     return found
+
+
+def _argument(match: re.Match[str]) -> str:
+    """A command's argument."""
+    return (match.groupdict().get("arg") or "").strip()
+
+
+def _separator(match: re.Match[str]) -> str:
+    """The character after a reply's code: "-" continues a multi-line reply."""
+    separator = match.groupdict().get("sep")
+    if separator is None:
+        end = match.end("code")
+        separator = match.string[end : end + 1]
+    return separator
 
 
 def _whole_line(match: re.Match[str]) -> str:

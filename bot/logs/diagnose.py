@@ -89,8 +89,11 @@ class SessionState:
         if verb in PASSIVE or verb in ACTIVE:
             self.data_commands.append(verb)
             if verb not in FALLBACKS:
-                # EPSV/EPRT failures are behind us once the client falls back and goes on.
-                self._forgive(lambda e: e.command in FALLBACKS, None)
+                self.forgive_fallbacks()
+
+    def forgive_fallbacks(self) -> None:
+        """EPSV/EPRT failures are behind us once the client falls back and goes on."""
+        self._forgive(lambda e: e.command in FALLBACKS, None)
 
     def event(
         self,
