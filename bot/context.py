@@ -10,6 +10,100 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+def _reverse(pattern: str) -> str:
+    """The source of a regex that matches the reverse of what `pattern` matches.
+
+    Handles the syntax the context patterns use: literals, escapes, classes, groups (captures
+    become plain groups), alternation, quantifiers and the anchors ^ and $; lookarounds are
+    refused. `$` becomes a start anchor and `^` an end anchor, so an end-anchored pattern
+    searched in a text becomes a pattern matched at the start of the reversed text.
+    """
+    pos = 0
+
+    def sequence() -> list[str]:
+        nonlocal pos
+        items: list[str] = []
+        while pos < len(pattern) and pattern[pos] not in "|)":
+            char = pattern[pos]
+            if char == "\\":
+                atom = pattern[pos : pos + 2]
+                if atom[1:] in ("A", "Z"):
+                    atom = "\\Z" if atom == "\\A" else "\\A"
+                pos += 2
+            elif char == "[":
+                end = pos + 1
+                if end < len(pattern) and pattern[end] == "^":
+                    end += 1
+                if end < len(pattern) and pattern[end] == "]":
+                    end += 1
+                while pattern[end] != "]":
+                    end += 2 if pattern[end] == "\\" else 1
+                atom = pattern[pos : end + 1]
+                pos = end + 1
+            elif char == "(":
+                if pattern.startswith("(?:", pos):
+                    pos += 3
+                elif pattern.startswith("(?", pos):
+                    raise ValueError(f"unsupported group at {pos} in {pattern!r}")
+                else:
+                    pos += 1
+                branches = [sequence()]
+                while pattern[pos] == "|":
+                    pos += 1
+                    branches.append(sequence())
+                pos += 1  # the closing parenthesis
+                atom = "(?:" + _factor(branches) + ")"
+            elif char == "^":
+                atom = "\\Z"
+                pos += 1
+            elif char == "$":
+                atom = "\\A"
+                pos += 1
+            elif char in "?*+{":
+                raise ValueError(f"quantifier without an atom at {pos} in {pattern!r}")
+            else:
+                atom = char
+                pos += 1
+            # A quantifier belongs to the atom before it, and stays with it.
+            if pos < len(pattern) and pattern[pos] in "?*+{":
+                end = pattern.index("}", pos) + 1 if pattern[pos] == "{" else pos + 1
+                if end < len(pattern) and pattern[end] == "?":
+                    end += 1
+                atom += pattern[pos:end]
+                pos = end
+            items.append(atom)
+        items.reverse()
+        return items
+
+    branches = [sequence()]
+    while pos < len(pattern) and pattern[pos] == "|":
+        pos += 1
+        branches.append(sequence())
+    if pos != len(pattern):
+        raise ValueError(f"unbalanced parenthesis at {pos} in {pattern!r}")
+    return _factor(branches)
+
+
+def _factor(branches: list[list[str]]) -> str:
+    """Alternatives with their common leading atoms factored out ("ab|ac" as "a(?:b|c)"), so
+    the regex engine tries one branch per first character instead of every alternative."""
+    heads: dict[str, list[list[str]]] = {}
+    empty = False
+    for branch in branches:
+        if branch:
+            heads.setdefault(branch[0], []).append(branch[1:])
+        else:
+            empty = True
+    alternatives = [
+        head + "".join(tails[0]) if len(tails) == 1 else f"{head}(?:{_factor(tails)})"
+        for head, tails in heads.items()
+    ]
+    if empty:
+        alternatives.append("")
+    return "|".join(alternatives)
+
+
 # Words that make the number right after them something else: "port 550", "PR #425", "$530".
 _REJECT_BEFORE = re.compile(
     r"(?:[#$€£¥+@/\\.,:=_~^*]|[a-z0-9]-|\b(?:port|ports|pid|line|lines|room|ticket|issue|pr|"
@@ -108,6 +202,16 @@ _SOLE = re.compile(
 )
 
 
+# The patterns above that end at the number ("$") are tried at every position when searched;
+# their reversed forms are matched once, at the start of the reversed text before the number.
+_REJECT_BEFORE_BACK = re.compile(_reverse(_REJECT_BEFORE.pattern))
+_REPLY_MARKER_BACK = re.compile(_reverse(_REPLY_MARKER.pattern))
+_KEYWORD_BEFORE_BACK = re.compile(_reverse(_KEYWORD_BEFORE.pattern))
+_ASK_BEFORE_BACK = re.compile(_reverse(_ASK_BEFORE.pattern))
+# The words just before a number that can make it something else: at most 40 characters back.
+_REJECT_REACH = 40
+
+
 # A question about a code says what it asks: "... mean?", "is it an error", "normal?".
 _ASKING_WORDS = re.compile(
     r"\b(?:mean|means|meaning|an?\s+(?:error|problem|issue|failure)|normal|bad|ok|okay|"
@@ -151,6 +255,17 @@ class NumberContext:
     ask_before: bool = False
 
 
+def _rejected_before(before: str, backwards: str) -> bool:
+    """Whether the words just before a number make it something else (`_REJECT_BEFORE`)."""
+    found = _REJECT_BEFORE_BACK.match(backwards)
+    if found is None:
+        return False
+    if found.end() <= _REJECT_REACH:
+        return True
+    # The reversed match reaches further back than the forward search looks; ask that search.
+    return _REJECT_BEFORE.search(before, max(0, len(before) - _REJECT_REACH)) is not None
+
+
 def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     """Judge the number at text[start:end] (text is lower case); None when it is no code."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -158,13 +273,13 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     if line_end < 0:
         line_end = len(text)
     before = text[max(line_start, start - 80) : start]
+    backwards = before[::-1]
     after = text[end : min(line_end, end + 160)]
-    # End-anchored patterns are tried at every position, so they see only the last words.
-    if _REJECT_BEFORE.search(before, max(0, len(before) - 40)) or _REJECT_AFTER.match(after):
+    if _REJECT_AFTER.match(after) or _rejected_before(before, backwards):
         return None
     if _SOLE.match(text[line_start:line_end]) and line_start == 0 and line_end == len(text):
         return NumberContext(0.9, True, "", False)
-    ask_before = bool(_ASK_BEFORE.search(before))
+    ask_before = _ASK_BEFORE_BACK.match(backwards) is not None
     asked = ask_before and bool(_ASK_AFTER.match(after))
     ask_before = asked or (ask_before and bool(_ASKING_WORDS.search(after)))
     if _is_plural_noun(after):
@@ -176,7 +291,7 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     mid_line = False
     if after[:1] in (" ", "-", "") and after[:2] != " -":
         stripped = before.strip()
-        if _REPLY_MARKER.search(before) or (stripped and _TIMESTAMPISH.match(stripped)):
+        if _REPLY_MARKER_BACK.match(backwards) or (stripped and _TIMESTAMPISH.match(stripped)):
             reply_line, confidence = True, 0.95
         elif not stripped or stripped.endswith(":"):
             reply_line = True  # a bare "550 ..." line: the caller checks the reply's words
@@ -185,7 +300,7 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
             reply_line, mid_line = True, not ask_before
         if reply_line:
             reply_text = after[1:].strip() if after[:1] in (" ", "-") else ""
-    if _KEYWORD_BEFORE.search(before):
+    if _KEYWORD_BEFORE_BACK.match(backwards):
         confidence = max(confidence, 0.9)
         if not reply_text and after[:1] == " ":
             reply_text = after[1:].strip()

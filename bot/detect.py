@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import text as textmod
-from bot.context import is_question, judge_number
+from bot.context import judge_number
 from bot.knowledge import KnowledgeBase, knowledge_dir, load
 from bot.models import Entry, Match
 
@@ -50,58 +50,6 @@ _SFTP_STATUS = re.compile(
 _ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
 _HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
-_SFTP_CONTEXT = re.compile(
-    r"\b(?:sftp|ssh|scp|winscp|paramiko|pysftp|jsch|sshj|ssh\.net|openssh|eft|globalscape|"
-    r"internal-sftp|sftp-server|ssh_fx\w*)\b"
-)
-# Words that say the message is about file transfer, strongly (a protocol or product) or weakly.
-_FTP_CONTEXT = re.compile(
-    r"\b(?:ftps?|sftp|ssh|scp|winscp|filezilla|vsftpd|proftpd|pure-?ftpd|lftp|cuteftp|ftplib|"
-    r"ftpwebrequest|serv-u|eft|mft|globalscape|paramiko|pysftp|curl|tnftp|passive|pasv|epsv|"
-    r"pyftpdlib|jsch|sshj|openssh|moveit|goanywhere|axway|cerberus|ws_ftp|coreftp|cyberduck|"
-    r"transmit|rclone|webdav)\b"
-)
-# Words that name one protocol family only: an FTP entry's generic phrases ("no such file")
-# count beside FTP words, an SFTP entry's beside SSH words.
-_FTP_ONLY = re.compile(
-    r"\b(?:ftps?|vsftpd|proftpd|pure-?ftpd|lftp|cuteftp|ftplib|ftpwebrequest|serv-u|tnftp|"
-    r"passive|pasv|epsv|pyftpdlib|ws_ftp|coreftp|stor|retr|ftp>|iis\s+ftp)\b"
-)
-_SSH_ONLY = re.compile(
-    r"\b(?:sftp|ssh|scp|paramiko|pysftp|jsch|sshj|openssh|ssh_fx\w*|sftp-server|"
-    r"internal-sftp)\b|\(\d+/-31\)"
-)
-_WEAK_FT_CONTEXT = re.compile(
-    r"\b(?:upload|uploads|uploading|uploaded|download|downloads|downloading|transfer|transfers|"
-    r"transferring|file|files|directory|listing|put|get|mput|mget)\b"
-)
-# Managed-file-transfer web front ends: the only place an HTTP code is ours to explain.
-_MFT_CONTEXT = re.compile(
-    r"\b(?:eft|mft|globalscape|webdav|web\s*client|wtc|web\s+transfer|transfer\s+(?:portal|site|"
-    r"server|client)|file\s+(?:portal|share|drop)|drop\s*zone|moveit|goanywhere|axway|kiteworks|"
-    r"sharefile|cerberus|serv-u|files\.com|workspaces?)\b"
-)
-_WEB_CONTEXT = re.compile(
-    r"\b(?:https?|web\s*client|webdav|web\s+transfer|wtc|browser|portal|web\s+ui|"
-    r"web\s+interface|drop\s*zone|workspaces?)\b"
-)
-# Web apps and services whose HTTP errors are not ours to answer.
-_WEB_APP_CONTEXT = re.compile(
-    r"\b(?:api|apis|page|pages|website|dashboard|dashboards|grafana|kibana|jenkins|endpoint|"
-    r"nginx|load\s*balancer|lb|alb|elb|frontend|front-end|backend|app|apps|checkout|pod|pods|k8s|"
-    r"kubernetes|ingress|cdn|cloudflare|prometheus|gitlab|github|jira|confluence|sso|okta|vault|"
-    r"argo|argocd|helm|docker|registry|elasticsearch|istio|lambda|gateway|graphql|webhook|"
-    r"webhooks|microservice|microservices|swagger|react|django|rails|flask|wordpress|cms)\b"
-)
-# Words that say something went wrong, needed before a generic phrase ("timed out") counts.
-_TROUBLE = re.compile(
-    r"(?:\b(?:error|errors|err|fail|fails|failed|failing|failure|getting|got|get|gets|keeps?|"
-    r"says|said|saying|shows|showing|unable|not|won'?t|can'?t|cannot|broken|issue|problem|help|"
-    r"why|stuck|again|exception|denied|refused|aborted|dies|died|dropping|drops|dropped|"
-    r"intermittent|randomly|anyone|ideas?|traceback|raised?|times\s+out|timing\s+out|"
-    r"timed\s+out)\b|[?!]|\w(?:error|exception)\b|"
-    r"\b\w+\.\w+:)"
-)
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS = frozenset("not no ok okay server file files user error failed".split())
 _REPLY_PROTOCOLS = frozenset({"ftp", "sftp", "http"})
@@ -109,20 +57,217 @@ _FAMILY_PROTOCOLS = frozenset({"ftp", "sftp", "http", "ssh"})
 _TIERS = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
 
 
-def _fact(pattern: re.Pattern[str]) -> functools.cached_property[bool]:
-    """A message fact: whether `pattern` occurs in it, worked out once."""
+# Lower-case ASCII bytes with every byte that is not a word character (\w) turned into a space:
+# splitting such text gives exactly the words that regex word boundaries (\b) see.
+_TOKEN_TABLE = bytes(c if chr(c).isalnum() or c == 0x5F or c >= 0x80 else 0x20 for c in range(256))
+_WORD_RE = re.compile(r"\w+")
 
-    def compute(facts: _Facts) -> bool:
-        return pattern.search(facts.lower) is not None
+
+class _Fact:
+    """Whether a message holds one of `words` as a whole word, or a form that a regex of `forms`
+    finds; each form's regex runs only when one of its literals occurs in the message (a form
+    without a regex holds whenever a literal does)."""
+
+    __slots__ = ("forms", "words")
+
+    def __init__(self, words: str, *forms: tuple[str, str | None]) -> None:
+        self.words = frozenset(w.encode() for w in words.split())
+        self.forms = tuple(
+            (tuple(literals.split()), re.compile(pattern) if pattern else None)
+            for literals, pattern in forms
+        )
+
+    def __call__(self, msg: _Msg) -> bool:
+        if not self.words.isdisjoint(msg.tokens):
+            return True
+        lower = msg.lower
+        for literals, pattern in self.forms:
+            for literal in literals:
+                if literal in lower:
+                    if pattern is None or pattern.search(lower) is not None:
+                        return True
+                    break
+        return False
+
+
+# Context facts. Each is a set of whole words, looked up in the message's word set, plus the
+# few forms that are not one word ("web client", "pure-ftpd"), tried by regex only when a
+# literal they must contain occurs in the message. `_Fact` documents the regex it stands for.
+_SFTP_CONTEXT = _Fact(
+    "sftp ssh scp winscp paramiko pysftp jsch sshj openssh eft globalscape",
+    ("ssh_fx", r"\bssh_fx"),
+)
+# Words that say the message is about file transfer, strongly (a protocol or product) or weakly.
+_FTP_CONTEXT = _Fact(
+    "ftp ftps sftp ssh scp winscp filezilla vsftpd proftpd pureftpd lftp cuteftp ftplib "
+    "ftpwebrequest eft mft globalscape paramiko pysftp curl tnftp passive pasv epsv pyftpdlib "
+    "jsch sshj openssh moveit goanywhere axway cerberus ws_ftp coreftp cyberduck transmit rclone "
+    "webdav",
+    ("pure-ftpd serv-u", r"\b(?:pure-ftpd|serv-u)\b"),
+)
+# Words that name one protocol family only: an FTP entry's generic phrases ("no such file")
+# count beside FTP words, an SFTP entry's beside SSH words. ("ftp>" and "iis ftp" hold "ftp".)
+_FTP_ONLY = _Fact(
+    "ftp ftps vsftpd proftpd pureftpd lftp cuteftp ftplib ftpwebrequest tnftp passive pasv epsv "
+    "pyftpdlib ws_ftp coreftp stor retr",
+    ("pure-ftpd serv-u", r"\b(?:pure-ftpd|serv-u)\b"),
+)
+# ("sftp-server" and "internal-sftp" hold "sftp".)
+_SSH_ONLY = _Fact(
+    "sftp ssh scp paramiko pysftp jsch sshj openssh",
+    ("ssh_fx", r"\bssh_fx"),
+    ("/-31)", r"\(\d+/-31\)"),
+)
+_WEAK_FT_CONTEXT = _Fact(
+    "upload uploads uploading uploaded download downloads downloading transfer transfers "
+    "transferring file files directory listing put get mput mget"
+)
+# Managed-file-transfer web front ends: the only place an HTTP code is ours to explain.
+_MFT_CONTEXT = _Fact(
+    "eft mft globalscape webdav webclient wtc dropzone moveit goanywhere axway kiteworks "
+    "sharefile cerberus workspace workspaces",
+    (
+        "web transfer file drop serv-u",
+        r"\b(?:web\s*client|web\s+transfer|transfer\s+(?:portal|site|server|client)|"
+        r"file\s+(?:portal|share|drop)|drop\s*zone|serv-u|files\.com)\b",
+    ),
+)
+_WEB_CONTEXT = _Fact(
+    "http https webclient webdav wtc browser portal dropzone workspace workspaces",
+    ("web drop", r"\b(?:web\s*client|web\s+transfer|web\s+ui|web\s+interface|drop\s*zone)\b"),
+)
+# Web apps and services whose HTTP errors are not ours to answer.
+_WEB_APP_CONTEXT = _Fact(
+    "api apis page pages website dashboard dashboards grafana kibana jenkins endpoint nginx "
+    "loadbalancer lb alb elb frontend backend app apps checkout pod pods k8s kubernetes ingress "
+    "cdn cloudflare prometheus gitlab github jira confluence sso okta vault argo argocd helm "
+    "docker registry elasticsearch istio lambda gateway graphql webhook webhooks microservice "
+    "microservices swagger react django rails flask wordpress cms",
+    ("load front-end", r"\b(?:load\s*balancer|front-end)\b"),
+)
+# Words that say something went wrong, needed before a generic phrase ("timed out") counts.
+_TROUBLE = _Fact(
+    "error errors err fail fails failed failing failure getting got get gets keep keeps says "
+    "said saying shows showing unable not wont cant cannot broken issue problem help why stuck "
+    "again exception denied refused aborted dies died dropping drops dropped intermittent "
+    "randomly anyone idea ideas traceback raise raised",
+    ("?", None),
+    ("!", None),
+    ("'t", r"\b(?:won't|can't)\b"),
+    ("out", r"\b(?:times|timing|timed)\s+out\b"),
+    ("error exception", r"\w(?:error|exception)\b"),
+    (":", r"\w\.\w+:"),
+)
+# A question: "?", a message that starts like one, or a question's words anywhere.
+_QUESTION = _Fact(
+    "explain",
+    ("?", None),
+    (
+        "what meaning anyone",
+        r"\b(?:what\s+(?:does|do|is|are)|what's|meaning\s+of|anyone\s+(?:seen|know))\b",
+    ),
+)
+_QUESTION_START = frozenset(
+    w.encode() for w in "what whats why how is does do can could explain meaning".split()
+)
+
+
+def _fact(fact: _Fact) -> functools.cached_property[bool]:
+    """A message fact, worked out once per message."""
+
+    def compute(msg: _Msg) -> bool:
+        return fact(msg)
 
     return functools.cached_property(compute)
 
 
-class _Facts:
-    """What a message says about its context, each worked out at most once per message."""
+class _Cand:
+    """A candidate answer: what the scanner found and where. Only the candidates that survive
+    `_finish` become `Match` objects, with their evidence."""
 
-    def __init__(self, lower: str) -> None:
+    __slots__ = (
+        "_evidence",
+        "_line",
+        "asked",
+        "confidence",
+        "end",
+        "from_phrase",
+        "id",
+        "position",
+        "protocol",
+        "reply_text",
+        "start",
+        "variant",
+    )
+
+    def __init__(
+        self,
+        entry_id: str,
+        protocol: str,
+        confidence: float,
+        start: int,
+        end: int,
+        asked: bool,
+        reply_text: str,
+        variant: str | None,
+        from_phrase: bool,
+    ) -> None:
+        self.id = entry_id
+        self.protocol = protocol
+        self.confidence = confidence
+        self.start = start
+        self.end = end
+        self.position = start + 1 if from_phrase else start
+        self.asked = asked
+        self.reply_text = reply_text
+        self.variant = variant
+        self.from_phrase = from_phrase
+        self._line: tuple[int, str] | None = None
+        self._evidence: str | None = None
+
+    def line(self, text: str) -> tuple[int, str]:
+        """Where the candidate's line starts in `text`, and the line."""
+        found = self._line
+        if found is None:
+            line_start = text.rfind("\n", 0, self.start) + 1
+            line_end = text.find("\n", self.end)
+            line = text[line_start : line_end if line_end >= 0 else len(text)]
+            found = self._line = (line_start, line)
+        return found
+
+    def evidence(self, text: str) -> str:
+        """The words of the input that triggered the candidate (see `_evidence`)."""
+        found = self._evidence
+        if found is None:
+            line_start, line = self.line(text)
+            found = self._evidence = _evidence(text, line_start, line, self.start)
+        return found
+
+    def probe(self, text: str) -> str:
+        """The text a variant's pattern is tried on: the reply's own words, or the line."""
+        return self.reply_text or self.line(text)[1]
+
+
+class _Msg:
+    """One message being scanned: its text, its lower-case form, its words, what it says about
+    its context (each fact worked out at most once), and the candidates found in it."""
+
+    def __init__(self, text: str, lower: str) -> None:
+        self.text = text
         self.lower = lower
+        self.found: list[_Cand] = []
+
+    @functools.cached_property
+    def words(self) -> list[bytes]:
+        """The message's words as regex word boundaries delimit them, in order."""
+        lower = self.lower
+        if lower.isascii():
+            return lower.encode("ascii").translate(_TOKEN_TABLE).split()
+        return [word.encode() for word in _WORD_RE.findall(lower)]
+
+    @functools.cached_property
+    def tokens(self) -> frozenset[bytes]:
+        return frozenset(self.words)
 
     ftp = _fact(_FTP_CONTEXT)
     ftp_only = _fact(_FTP_ONLY)
@@ -136,7 +281,15 @@ class _Facts:
 
     @functools.cached_property
     def question(self) -> bool:
-        return is_question(self.lower)
+        """Whether the message asks something (what `context.is_question` says)."""
+        words = self.words
+        if (
+            words
+            and words[0] in _QUESTION_START
+            and self.lower.lstrip().startswith(words[0].decode())
+        ):
+            return True
+        return _QUESTION(self)
 
     def family(self, protocol: str) -> bool:
         """Whether the message names the protocol family that `protocol` belongs to."""
@@ -147,13 +300,6 @@ class _Facts:
         return self.ftp
 
 
-@functools.lru_cache(maxsize=1024)
-def _facts(lower: str) -> _Facts:
-    """The facts of a message; the scanner passes one string object per message, so repeat
-    look-ups hit the cache without rehashing, and clears the cache after each batch."""
-    return _Facts(lower)
-
-
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     entry_id: str
@@ -162,6 +308,11 @@ class _Phrase:
     order: tuple[str, ...]
     needs_context: bool
     locate: str
+    protocol: str
+    # The confidence a hit starts from (more words, more sure), and how many words the phrase
+    # may spread over before it counts as scattered.
+    base: float
+    spread: int
 
 
 class Detector:
@@ -173,6 +324,7 @@ class Detector:
         self.anchors: dict[str, list[int]] = {}
         self.vocab: dict[str, frozenset[str]] = {}
         self.variant_res: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        self.variant_any: dict[str, re.Pattern[str]] = {}
         self.errno_linux: dict[str, str] = {}
         self.errno_sftp: dict[str, str] = {}
         self.names: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, entry id)
@@ -207,8 +359,21 @@ class Detector:
                 order = tuple(textmod.significant_words(phrase, keep_numbers=True))
                 if len(set(order)) >= 2:
                     locate = next((w for w in textmod.words(phrase) if len(w) >= 3), order[0])
+                    words = frozenset(order)
+                    size = len(words)
+                    base = 0.82 if size == 2 else 0.88 if size == 3 else 0.92
                     self.phrases.append(
-                        _Phrase(entry.id, variant, frozenset(order), order, needs_context, locate)
+                        _Phrase(
+                            entry.id,
+                            variant,
+                            words,
+                            order,
+                            needs_context,
+                            locate,
+                            entry.protocol,
+                            base,
+                            2 * size + 1,
+                        )
                     )
 
         add(entry.phrases, None, False)
@@ -230,6 +395,10 @@ class Detector:
             self.variant_res[entry.id] = [
                 (re.compile(_lower_pattern(v.when)), v.key) for v in entry.variants
             ]
+            # Whether any variant fits at all, in one search.
+            self.variant_any[entry.id] = re.compile(
+                "|".join(f"(?:{_lower_pattern(v.when)})" for v in entry.variants)
+            )
 
     def _build_gate(self) -> None:
         """Anchor each phrase on its rarest word; let through the words that need a look."""
@@ -316,34 +485,25 @@ class Detector:
         starts = [0]
         for message in prepared[:-1]:
             starts.append(starts[-1] + len(message) + 1)
-        found: list[list[Match] | None] = [None] * len(prepared)
-        lowers: dict[int, str] = {}
+        msgs: list[_Msg | None] = [None] * len(prepared)
 
-        def lower_of(index: int) -> str:
-            text = lowers.get(index)
-            if text is None:
+        def msg_of(index: int) -> _Msg:
+            msg = msgs[index]
+            if msg is None:
                 base = starts[index]
-                text = lowers[index] = lower[base : base + len(prepared[index])]
-            return text
-
-        def bucket(index: int) -> list[Match]:
-            current = found[index]
-            if current is None:
-                current = found[index] = []
-            return current
+                text = prepared[index]
+                msg = msgs[index] = _Msg(text, lower[base : base + len(text)])
+            return msg
 
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
             if at and lower[at - 1] in _NOT_BEFORE_NUMBER:
                 continue
-            number = hit.group()
-            if len(number) == 5 and number[1] not in "01":
+            if hit.end() - at == 5 and lower[at + 1] not in "01":
                 continue
             index = bisect.bisect_right(starts, at) - 1
             base = starts[index]
-            self._judge_code(
-                prepared[index], lower_of(index), at - base, hit.end() - base, bucket(index)
-            )
+            self._judge_code(msg_of(index), at - base, hit.end() - base)
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
         gate_keys, gate = self.gate_keys, self.gate
         for index, part in enumerate(data.split(b"\x00")):
@@ -354,17 +514,17 @@ class Detector:
             hits = gate_keys.intersection(words)
             for word in hits:
                 kinds |= gate[word]
-            message = prepared[index]
-            message_lower = lower_of(index)
+            msg = msg_of(index)
             if kinds & _NAME:
-                self._match_names(message, message_lower, hits, bucket(index))
+                self._match_names(msg, hits)
             if kinds & _SPECIAL:
-                self._special_forms(message, message_lower, bucket(index))
+                self._special_forms(msg)
             if kinds & _PHRASE and self._phrase_possible(words, hits):
-                self._match_phrases(message, message_lower, bucket(index))
-        results = [self._finish(m, threshold, informational) if m else [] for m in found]
-        _facts.cache_clear()  # facts serve one batch; kept longer they would hold its text
-        return results
+                self._match_phrases(msg)
+        return [
+            self._finish(msg, threshold, informational) if msg is not None and msg.found else []
+            for msg in msgs
+        ]
 
     def _phrase_possible(self, words: list[bytes], hits: frozenset[bytes]) -> bool:
         """Cheap test on raw words: could any phrase that the gate words start be complete?"""
@@ -374,9 +534,8 @@ class Detector:
         reachable = self.reachable
         return any(need[index] <= present for word in hits for index in reachable.get(word, ()))
 
-    def _match_names(
-        self, message: str, lower: str, hits: frozenset[bytes], matches: list[Match]
-    ) -> None:
+    def _match_names(self, msg: _Msg, hits: frozenset[bytes]) -> None:
+        message, lower = msg.text, msg.lower
         for word in hits:
             known = self.names.get(word.decode())
             if known is None:
@@ -385,49 +544,46 @@ class Detector:
             exact = message.find(name)
             if exact < 0 and (not name.isupper() or lower.find(word.decode()) < 0):
                 continue  # CamelCase names (.NET's TimedOut) must be written exactly
-            if (
-                entry_id.startswith("sftp/")
-                and name not in self.kb.by_name
-                and not _facts(lower).sftp
-            ):
+            if entry_id.startswith("sftp/") and name not in self.kb.by_name and not msg.sftp:
                 continue  # a bare ENOENT is about SFTP only when the message is
             start = exact if exact >= 0 else lower.find(word.decode())
-            self._add(matches, entry_id, 0.95, message, start, start + len(name), asked=True)
+            self._add(msg, entry_id, 0.95, start, start + len(name), asked=True)
 
-    def _special_forms(self, message: str, lower: str, matches: list[Match]) -> None:
+    def _special_forms(self, msg: _Msg) -> None:
         """curl's exit codes, SFTP status numbers and errno values, in one message."""
-        for hit in _CURL.finditer(lower):
-            code = hit.group(1) or hit.group(2) or hit.group(3)
-            if self.kb.has("curl", code):
-                self._add(
-                    matches, f"curl/{code}", 0.95, message, hit.start(), hit.end(), asked=True
-                )
-        for hit in _SFTP_STATUS.finditer(lower):
-            code = hit.group(1)
-            said = hit.group(0)
-            explicit = "sftp" in said or "ssh_fx" in said or "=" in said
-            if not self.kb.has("sftp", code) or not (explicit or _facts(lower).sftp):
-                continue
-            if _NOT_SFTP_BEFORE.search(lower, max(0, hit.start() - 30), hit.start()):
-                continue
-            entry = self.kb.entries[f"sftp/{code}"]
-            asked = entry.retry != "n/a" or "?" in lower or "mean" in lower
-            self._add(matches, entry.id, 0.9, message, hit.start(), hit.end(), asked=asked)
-        for hit in _ERRNO.finditer(lower):
-            number = hit.group(1)
-            entry_id = self.errno_linux.get(number)
-            if entry_id is None and number.startswith("1") and self.kb.has("winsock", number):
-                entry_id = f"winsock/{number}"
-            if entry_id is None and _facts(lower).sftp:
-                entry_id = self.errno_sftp.get(number) or (
-                    "sftp/4" if self.kb.has("sftp", "4") and len(number) <= 3 else None
-                )
-            if entry_id is not None:
-                self._add(matches, entry_id, 0.93, message, hit.start(), hit.end(), asked=True)
+        lower = msg.lower
+        if "curl" in lower:
+            for hit in _CURL.finditer(lower):
+                code = hit.group(1) or hit.group(2) or hit.group(3)
+                if self.kb.has("curl", code):
+                    self._add(msg, f"curl/{code}", 0.95, hit.start(), hit.end(), asked=True)
+        if "status" in lower or "code" in lower or "sftp" in lower or "ssh_fx" in lower:
+            for hit in _SFTP_STATUS.finditer(lower):
+                code = hit.group(1)
+                said = hit.group(0)
+                explicit = "sftp" in said or "ssh_fx" in said or "=" in said
+                if not self.kb.has("sftp", code) or not (explicit or msg.sftp):
+                    continue
+                if _NOT_SFTP_BEFORE.search(lower, max(0, hit.start() - 30), hit.start()):
+                    continue
+                entry = self.kb.entries[f"sftp/{code}"]
+                asked = entry.retry != "n/a" or "?" in lower or "mean" in lower
+                self._add(msg, entry.id, 0.9, hit.start(), hit.end(), asked=asked)
+        if "errno" in lower or "winerror" in lower:
+            for hit in _ERRNO.finditer(lower):
+                number = hit.group(1)
+                entry_id = self.errno_linux.get(number)
+                if entry_id is None and number.startswith("1") and self.kb.has("winsock", number):
+                    entry_id = f"winsock/{number}"
+                if entry_id is None and msg.sftp:
+                    entry_id = self.errno_sftp.get(number) or (
+                        "sftp/4" if self.kb.has("sftp", "4") and len(number) <= 3 else None
+                    )
+                if entry_id is not None:
+                    self._add(msg, entry_id, 0.93, hit.start(), hit.end(), asked=True)
 
-    def _judge_code(
-        self, message: str, lower: str, start: int, end: int, matches: list[Match]
-    ) -> None:
+    def _judge_code(self, msg: _Msg, start: int, end: int) -> None:
+        lower = msg.lower
         number = lower[start:end]
         verdict = judge_number(lower, start, end)
         if verdict is None:
@@ -438,17 +594,10 @@ class Detector:
                 return
             confidence = verdict.confidence or 0.9
             self._add(
-                matches,
-                entry_id,
-                confidence,
-                message,
-                start,
-                end,
-                asked=True,
-                reply_text=verdict.reply_text,
+                msg, entry_id, confidence, start, end, asked=True, reply_text=verdict.reply_text
             )
             return
-        chosen = self._three_digit_id(number, lower, start, verdict.asked)
+        chosen = self._three_digit_id(number, msg, start, verdict.asked)
         if chosen is None and verdict.reply_line and self.kb.has("ftp", number):
             # A line that reads like the code's own reply text is FTP whatever surrounds it.
             chosen = f"ftp/{number}"
@@ -464,31 +613,20 @@ class Detector:
             )
         if confidence == 0.0:
             return
-        asked = verdict.asked or verdict.ask_before or _facts(lower).question
-        self._add(
-            matches,
-            entry_id,
-            confidence,
-            message,
-            start,
-            end,
-            asked=asked,
-            reply_text=verdict.reply_text,
-        )
+        asked = verdict.asked or verdict.ask_before or msg.question
+        self._add(msg, entry_id, confidence, start, end, asked=asked, reply_text=verdict.reply_text)
 
-    def _three_digit_id(self, number: str, lower: str, start: int, asked: bool) -> str | None:
+    def _three_digit_id(self, number: str, msg: _Msg, start: int, asked: bool) -> str | None:
         """ftp/N or http/N for a three-digit code, or None when the context says neither."""
         ftp_id, http_id = f"ftp/{number}", f"http/{number}"
         has_ftp, has_http = ftp_id in self.kb.entries, http_id in self.kb.entries
-        facts = _facts(lower)
-        strong, web_app = facts.ftp, facts.web_app
-        before = lower[max(0, start - 14) : start]
+        strong, web_app = msg.ftp, msg.web_app
+        before = msg.lower[max(0, start - 14) : start]
         explicit_http = _HTTP_BEFORE.search(before) if "http" in before else None
         if has_http:
-            mft, weak = facts.mft, facts.file_transfer
-            if mft or (facts.web and strong):
+            if msg.mft or (msg.web and strong):
                 return http_id
-            if explicit_http and weak and not web_app:
+            if explicit_http and msg.file_transfer and not web_app:
                 return http_id
         if not has_ftp or explicit_http:
             return None
@@ -517,52 +655,54 @@ class Detector:
             return 0.9
         return 0.0
 
-    def _match_phrases(self, message: str, lower: str, matches: list[Match]) -> None:
+    def _match_phrases(self, msg: _Msg) -> None:
         """Known error texts in the message, tolerating typos, word order and filler."""
         typo = self.typo
-        canon = [typo.get(w, w) for w in textmod.words(lower)]
+        canon = [typo.get(w, w) for w in textmod.words(msg.lower)]
         present = set(canon)
         hits: list[tuple[_Phrase, float]] = []
         where: dict[str, list[int]] | None = None
+        phrases, anchors = self.phrases, self.anchors
         for anchor in self.anchor_keys.intersection(present):
-            for index in self.anchors[anchor]:
-                phrase = self.phrases[index]
+            for index in anchors[anchor]:
+                phrase = phrases[index]
                 if not present.issuperset(phrase.words):
                     continue
-                if phrase.needs_context:
-                    facts = _facts(lower)
-                    protocol = phrase.entry_id.split("/", 1)[0]
-                    if not (facts.trouble and facts.family(protocol)):
-                        continue
+                if phrase.needs_context and not (msg.trouble and msg.family(phrase.protocol)):
+                    continue
                 if where is None:
                     where = {}
                     for i, word in enumerate(canon):
-                        where.setdefault(word, []).append(i)
+                        if word in where:
+                            where[word].append(i)
+                        else:
+                            where[word] = [i]
                 places = _places(where, phrase.order, anchor)
-                size = len(phrase.words)
-                confidence = 0.82 if size == 2 else 0.88 if size == 3 else 0.92
-                if max(places) - min(places) + 1 > 2 * size + 1:
+                confidence = phrase.base
+                if max(places) - min(places) + 1 > phrase.spread:
                     confidence -= 0.2
                 if places != sorted(places):
                     confidence -= 0.06
                 if phrase.needs_context:
                     confidence -= 0.04
                 hits.append((phrase, confidence))
+        if not hits:
+            return
+        lower = msg.lower
         for phrase, confidence in hits:
-            if any(
+            if len(hits) > 1 and any(
                 other.entry_id != phrase.entry_id and phrase.words < other.words
                 for other, _ in hits
             ):
                 continue  # "connection reset by peer" inside a longer SSH banner error
             start = max(0, lower.find(phrase.locate[:4]))
             self._add(
-                matches,
+                msg,
                 phrase.entry_id,
                 confidence,
-                message,
                 start,
                 start + len(phrase.locate),
-                asked=_facts(lower).question,
+                asked=msg.question,
                 variant=phrase.variant,
                 from_phrase=True,
             )
@@ -571,10 +711,9 @@ class Detector:
 
     def _add(
         self,
-        matches: list[Match],
+        msg: _Msg,
         entry_id: str,
         confidence: float,
-        message: str,
         start: int,
         end: int,
         *,
@@ -583,25 +722,17 @@ class Detector:
         variant: str | None = None,
         from_phrase: bool = False,
     ) -> None:
-        entry = self.kb.entries[entry_id]
-        line_start = message.rfind("\n", 0, start) + 1
-        line_end = message.find("\n", end)
-        line = message[line_start : line_end if line_end >= 0 else len(message)]
-        chosen = entry.variant(variant)
-        matches.append(
-            Match(
-                entry.protocol,
-                entry.code,
-                entry.id,
-                chosen.title if chosen else entry.title,
-                chosen.retry if chosen else entry.retry,
+        msg.found.append(
+            _Cand(
+                entry_id,
+                self.kb.entries[entry_id].protocol,
                 confidence,
-                _evidence(message, line_start, line, start),
+                start,
+                end,
+                asked,
+                reply_text,
                 variant,
-                position=start + 1 if from_phrase else start,
-                from_phrase=from_phrase,
-                asked=asked,
-                probe=reply_text or line,
+                from_phrase,
             )
         )
 
@@ -613,62 +744,87 @@ class Detector:
                 return key
         return None
 
-    def _resolve_variant(self, match: Match, others: list[Match]) -> None:
-        """Pick the variant whose pattern fits the reply text."""
-        entry = self.kb.entries[match.id]
-        patterns = self.variant_res.get(match.id)
-        if match.variant is None and patterns:
-            probes = {match.probe.lower(), *(m.probe.lower() for m in others if m.id == match.id)}
-            for pattern, key in patterns:  # the first variant listed that fits wins
-                if any(pattern.search(probe) for probe in probes):
-                    match.variant = key
-                    break
-        variant = entry.variant(match.variant)
-        if variant is not None:
-            match.title, match.retry = variant.title, variant.retry
+    def _resolve_variant(self, msg: _Msg, cand: _Cand, kept: list[_Cand]) -> None:
+        """Pick the variant whose pattern fits the reply text (the first listed that fits)."""
+        if cand.variant is not None:
+            return
+        patterns = self.variant_res.get(cand.id)
+        if not patterns:
+            return
+        text = msg.text
+        probes = {
+            cand.probe(text).lower(),
+            *(c.probe(text).lower() for c in kept if c.id == cand.id),
+        }
+        fits = self.variant_any[cand.id]
+        if not any(fits.search(probe) for probe in probes):
+            return
+        for pattern, key in patterns:
+            if any(pattern.search(probe) for probe in probes):
+                cand.variant = key
+                return
 
-    def _finish(self, matches: list[Match], threshold: float, informational: bool) -> list[Match]:
+    def _finish(self, msg: _Msg, threshold: float, informational: bool) -> list[Match]:
         """Drop weak and unasked matches, merge repeats, order best first, cap the list."""
         entries = self.kb.entries
         kept = [
-            m
-            for m in matches
-            if m.confidence >= threshold
-            and (m.asked or informational or entries[m.id].retry != "n/a")
+            c
+            for c in msg.found
+            if c.confidence >= threshold
+            and (c.asked or informational or entries[c.id].retry != "n/a")
         ]
+        if not kept:
+            return []
+        text = msg.text
         # Text after a server reply's code is that reply's own text ("550 Permission denied"),
         # not a second error; text under a client's wrapper code is the cause, and stays.
-        replies = [
-            (m.position, m.evidence, m.protocol)
-            for m in kept
-            if not m.from_phrase and m.protocol in _REPLY_PROTOCOLS
-        ]
-        best: dict[str, Match] = {}
-        for match in kept:
+        replies = [c for c in kept if not c.from_phrase and c.protocol in _REPLY_PROTOCOLS]
+        best: dict[str, _Cand] = {}
+        for cand in kept:
             if (
-                match.from_phrase
-                and match.id not in best
+                cand.from_phrase
+                and replies
+                and cand.id not in best
                 and any(
-                    line == match.evidence
-                    and (position < match.position or _other_family(match, protocol))
-                    for position, line, protocol in replies
+                    (reply.position < cand.position or _other_family(cand.protocol, reply.protocol))
+                    and reply.evidence(text) == cand.evidence(text)
+                    for reply in replies
                 )
             ):
                 continue
-            current = best.get(match.id)
-            if current is None or _better(match, current):
-                if current is not None and match.variant is None:
-                    match.variant = current.variant
-                best[match.id] = match
-            elif current.variant is None and match.variant is not None:
-                current.variant = match.variant
-        for match in best.values():
-            self._resolve_variant(match, kept)
+            current = best.get(cand.id)
+            if current is None or _better(cand, current):
+                if current is not None and cand.variant is None:
+                    cand.variant = current.variant
+                best[cand.id] = cand
+            elif current.variant is None and cand.variant is not None:
+                current.variant = cand.variant
         ordered = sorted(
             best.values(),
-            key=lambda m: (_TIERS.get(m.protocol, 1), -round(m.confidence, 1), m.position),
-        )
-        return ordered[:MAX_MATCHES]
+            key=lambda c: (_TIERS.get(c.protocol, 1), -round(c.confidence, 1), c.position),
+        )[:MAX_MATCHES]
+        out: list[Match] = []
+        for cand in ordered:
+            self._resolve_variant(msg, cand, kept)
+            entry = entries[cand.id]
+            chosen = entry.variant(cand.variant) if cand.variant is not None else None
+            out.append(
+                Match(
+                    entry.protocol,
+                    entry.code,
+                    entry.id,
+                    chosen.title if chosen else entry.title,
+                    chosen.retry if chosen else entry.retry,
+                    cand.confidence,
+                    cand.evidence(text),
+                    cand.variant,
+                    position=cand.position,
+                    from_phrase=cand.from_phrase,
+                    asked=cand.asked,
+                    probe=cand.probe(text),
+                )
+            )
+        return out
 
 
 def _lower_pattern(pattern: str) -> str:
@@ -679,15 +835,19 @@ def _lower_pattern(pattern: str) -> str:
 def _places(where: dict[str, list[int]], order: tuple[str, ...], anchor: str) -> list[int]:
     """Where each phrase word sits, taking each word's occurrence nearest the anchor."""
     pivot = where[anchor][0]
-    return [min(where[word], key=lambda i: abs(i - pivot)) for word in order]
+    places = []
+    for word in order:
+        seen = where[word]
+        places.append(seen[0] if len(seen) == 1 else min(seen, key=lambda i: abs(i - pivot)))
+    return places
 
 
-def _other_family(phrase: Match, reply_protocol: str) -> bool:
+def _other_family(protocol: str, reply_protocol: str) -> bool:
     """A protocol-level phrase beside another protocol's reply code is that reply's text."""
-    return phrase.protocol in _FAMILY_PROTOCOLS and phrase.protocol != reply_protocol
+    return protocol in _FAMILY_PROTOCOLS and protocol != reply_protocol
 
 
-def _better(candidate: Match, current: Match) -> bool:
+def _better(candidate: _Cand, current: _Cand) -> bool:
     if candidate.confidence != current.confidence:
         return candidate.confidence > current.confidence
     return candidate.position < current.position
