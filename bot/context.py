@@ -10,99 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
-def _reverse(pattern: str) -> str:
-    """The source of a regex that matches the reverse of what `pattern` matches.
-
-    Handles the syntax the context patterns use: literals, escapes, classes, groups (captures
-    become plain groups), alternation, quantifiers and the anchors ^ and $; lookarounds are
-    refused. `$` becomes a start anchor and `^` an end anchor, so an end-anchored pattern
-    searched in a text becomes a pattern matched at the start of the reversed text.
-    """
-    pos = 0
-
-    def sequence() -> list[str]:
-        nonlocal pos
-        items: list[str] = []
-        while pos < len(pattern) and pattern[pos] not in "|)":
-            char = pattern[pos]
-            if char == "\\":
-                atom = pattern[pos : pos + 2]
-                if atom[1:] in ("A", "Z"):
-                    atom = "\\Z" if atom == "\\A" else "\\A"
-                pos += 2
-            elif char == "[":
-                end = pos + 1
-                if end < len(pattern) and pattern[end] == "^":
-                    end += 1
-                if end < len(pattern) and pattern[end] == "]":
-                    end += 1
-                while pattern[end] != "]":
-                    end += 2 if pattern[end] == "\\" else 1
-                atom = pattern[pos : end + 1]
-                pos = end + 1
-            elif char == "(":
-                if pattern.startswith("(?:", pos):
-                    pos += 3
-                elif pattern.startswith("(?", pos):
-                    raise ValueError(f"unsupported group at {pos} in {pattern!r}")
-                else:
-                    pos += 1
-                branches = [sequence()]
-                while pattern[pos] == "|":
-                    pos += 1
-                    branches.append(sequence())
-                pos += 1  # the closing parenthesis
-                atom = "(?:" + _factor(branches) + ")"
-            elif char == "^":
-                atom = "\\Z"
-                pos += 1
-            elif char == "$":
-                atom = "\\A"
-                pos += 1
-            elif char in "?*+{":
-                raise ValueError(f"quantifier without an atom at {pos} in {pattern!r}")
-            else:
-                atom = char
-                pos += 1
-            # A quantifier belongs to the atom before it, and stays with it.
-            if pos < len(pattern) and pattern[pos] in "?*+{":
-                end = pattern.index("}", pos) + 1 if pattern[pos] == "{" else pos + 1
-                if end < len(pattern) and pattern[end] == "?":
-                    end += 1
-                atom += pattern[pos:end]
-                pos = end
-            items.append(atom)
-        items.reverse()
-        return items
-
-    branches = [sequence()]
-    while pos < len(pattern) and pattern[pos] == "|":
-        pos += 1
-        branches.append(sequence())
-    if pos != len(pattern):
-        raise ValueError(f"unbalanced parenthesis at {pos} in {pattern!r}")
-    return _factor(branches)
-
-
-def _factor(branches: list[list[str]]) -> str:
-    """Alternatives with their common leading atoms factored out ("ab|ac" as "a(?:b|c)"), so
-    the regex engine tries one branch per first character instead of every alternative."""
-    heads: dict[str, list[list[str]]] = {}
-    empty = False
-    for branch in branches:
-        if branch:
-            heads.setdefault(branch[0], []).append(branch[1:])
-        else:
-            empty = True
-    alternatives = [
-        head + "".join(tails[0]) if len(tails) == 1 else f"{head}(?:{_factor(tails)})"
-        for head, tails in heads.items()
-    ]
-    if empty:
-        alternatives.append("")
-    return "|".join(alternatives)
-
+from bot.text import regex_reversed
 
 # Words that make the number right after them something else: "port 550", "PR #425", "$530".
 _REJECT_BEFORE = re.compile(
@@ -204,10 +112,10 @@ _SOLE = re.compile(
 
 # The patterns above that end at the number ("$") are tried at every position when searched;
 # their reversed forms are matched once, at the start of the reversed text before the number.
-_REJECT_BEFORE_BACK = re.compile(_reverse(_REJECT_BEFORE.pattern))
-_REPLY_MARKER_BACK = re.compile(_reverse(_REPLY_MARKER.pattern))
-_KEYWORD_BEFORE_BACK = re.compile(_reverse(_KEYWORD_BEFORE.pattern))
-_ASK_BEFORE_BACK = re.compile(_reverse(_ASK_BEFORE.pattern))
+_REJECT_BEFORE_BACK = re.compile(regex_reversed(_REJECT_BEFORE.pattern))
+_REPLY_MARKER_BACK = re.compile(regex_reversed(_REPLY_MARKER.pattern))
+_KEYWORD_BEFORE_BACK = re.compile(regex_reversed(_KEYWORD_BEFORE.pattern))
+_ASK_BEFORE_BACK = re.compile(regex_reversed(_ASK_BEFORE.pattern))
 # The words just before a number that can make it something else: at most 40 characters back.
 _REJECT_REACH = 40
 

@@ -50,6 +50,8 @@ _SFTP_STATUS = re.compile(
 _ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
 _HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
+_SPELLING_TRIGGERS = frozenset(w.encode() for w in textmod.SPELLING_TRIGGERS)
+_CONTROLS = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS = frozenset("not no ok okay server file files user error failed".split())
 _REPLY_PROTOCOLS = frozenset({"ftp", "sftp", "http"})
@@ -309,6 +311,9 @@ class _Phrase:
     needs_context: bool
     locate: str
     protocol: str
+    # The words as the scanner compares them: bytes.
+    bwords: frozenset[bytes]
+    border: tuple[bytes, ...]
     # The confidence a hit starts from (more words, more sure), and how many words the phrase
     # may spread over before it counts as scattered.
     base: float
@@ -321,7 +326,7 @@ class Detector:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.phrases: list[_Phrase] = []
-        self.anchors: dict[str, list[int]] = {}
+        self.anchors: dict[bytes, list[int]] = {}
         self.vocab: dict[str, frozenset[str]] = {}
         self.variant_res: dict[str, list[tuple[re.Pattern[str], str]]] = {}
         self.variant_any: dict[str, re.Pattern[str]] = {}
@@ -330,6 +335,7 @@ class Detector:
         self.names: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, entry id)
         self.typo: dict[str, str] = {}
         self.typo_bytes: dict[bytes, bytes] = {}
+        self.typo_keys: frozenset[bytes] = frozenset()
         self.gate: dict[bytes, int] = {}
         self.reachable: dict[bytes, set[int]] = {}  # gate word -> phrases it may start
         self.raw_need: list[frozenset[bytes]] = []
@@ -371,6 +377,8 @@ class Detector:
                             needs_context,
                             locate,
                             entry.protocol,
+                            frozenset(w.encode() for w in words),
+                            tuple(w.encode() for w in order),
                             base,
                             2 * size + 1,
                         )
@@ -393,11 +401,11 @@ class Detector:
         if entry.variants:
             # Case-insensitive by lower-casing both sides: re.IGNORECASE is several times slower.
             self.variant_res[entry.id] = [
-                (re.compile(_lower_pattern(v.when)), v.key) for v in entry.variants
+                (re.compile(_factored(_lower_pattern(v.when))), v.key) for v in entry.variants
             ]
             # Whether any variant fits at all, in one search.
             self.variant_any[entry.id] = re.compile(
-                "|".join(f"(?:{_lower_pattern(v.when)})" for v in entry.variants)
+                _factored("|".join(_lower_pattern(v.when) for v in entry.variants))
             )
 
     def _build_gate(self) -> None:
@@ -427,7 +435,7 @@ class Detector:
                     -len(w),
                 ),
             )
-            self.anchors.setdefault(anchor, []).append(index)
+            self.anchors.setdefault(anchor.encode(), []).append(index)
             # A message may spell the anchor another way ("file name" for "filename").
             sources = textmod.SPELLING_SOURCES.get(anchor, frozenset())
             for spelling in (anchor, *spelled_by.get(anchor, ()), *sources):
@@ -440,6 +448,7 @@ class Detector:
                 frozenset(w.encode() for w in phrase.words if w not in textmod.SPELLING_SOURCES)
             )
         self.typo_bytes = {k.encode(): v.encode() for k, v in self.typo.items()}
+        self.typo_keys = frozenset(self.typo_bytes)
         for lowered in self.names:
             key = lowered.encode()
             self.gate[key] = self.gate.get(key, 0) | _NAME
@@ -505,6 +514,8 @@ class Detector:
             base = starts[index]
             self._judge_code(msg_of(index), at - base, hit.end() - base)
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
+        # Control characters split words for `textmod.words` but not for bytes.split().
+        controls = _CONTROLS.search(data) is not None
         gate_keys, gate = self.gate_keys, self.gate
         for index, part in enumerate(data.split(b"\x00")):
             words = part.split()
@@ -519,8 +530,17 @@ class Detector:
                 self._match_names(msg, hits)
             if kinds & _SPECIAL:
                 self._special_forms(msg)
-            if kinds & _PHRASE and self._phrase_possible(words, hits):
-                self._match_phrases(msg)
+            if kinds & _PHRASE:
+                if (
+                    part.isascii()
+                    and _SPELLING_TRIGGERS.isdisjoint(words)
+                    and not (controls and _CONTROLS.search(part))
+                ):
+                    # These raw words are the message's words as phrases compare them.
+                    self._match_phrases(msg, words)
+                elif self._phrase_possible(words, hits):
+                    words = [w.encode() for w in textmod.words(msg.lower)]
+                    self._match_phrases(msg, words)
         return [
             self._finish(msg, threshold, informational) if msg is not None and msg.found else []
             for msg in msgs
@@ -655,18 +675,24 @@ class Detector:
             return 0.9
         return 0.0
 
-    def _match_phrases(self, msg: _Msg) -> None:
-        """Known error texts in the message, tolerating typos, word order and filler."""
-        typo = self.typo
-        canon = [typo.get(w, w) for w in textmod.words(msg.lower)]
+    def _match_phrases(self, msg: _Msg, words: list[bytes]) -> None:
+        """Known error texts in the message, tolerating typos, word order and filler.
+
+        `words` are the message's words as `textmod.words` gives them, as bytes.
+        """
+        if self.typo_keys.isdisjoint(words):
+            canon = words
+        else:
+            typo = self.typo_bytes
+            canon = [typo.get(w, w) for w in words]
         present = set(canon)
         hits: list[tuple[_Phrase, float]] = []
-        where: dict[str, list[int]] | None = None
+        where: dict[bytes, list[int]] | None = None
         phrases, anchors = self.phrases, self.anchors
         for anchor in self.anchor_keys.intersection(present):
             for index in anchors[anchor]:
                 phrase = phrases[index]
-                if not present.issuperset(phrase.words):
+                if not present.issuperset(phrase.bwords):
                     continue
                 if phrase.needs_context and not (msg.trouble and msg.family(phrase.protocol)):
                     continue
@@ -677,7 +703,7 @@ class Detector:
                             where[word].append(i)
                         else:
                             where[word] = [i]
-                places = _places(where, phrase.order, anchor)
+                places = _places(where, phrase.border, anchor)
                 confidence = phrase.base
                 if max(places) - min(places) + 1 > phrase.spread:
                     confidence -= 0.2
@@ -827,12 +853,20 @@ class Detector:
         return out
 
 
+def _factored(pattern: str) -> str:
+    """`pattern` with its alternatives factored (`textmod.regex_factored`), if it can be."""
+    try:
+        return textmod.regex_factored(pattern)
+    except ValueError:
+        return pattern
+
+
 def _lower_pattern(pattern: str) -> str:
     """A pattern's letters in lower case, escapes (\\S, \\W, \\D, \\B) left as written."""
     return re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), pattern)
 
 
-def _places(where: dict[str, list[int]], order: tuple[str, ...], anchor: str) -> list[int]:
+def _places(where: dict[bytes, list[int]], order: tuple[bytes, ...], anchor: bytes) -> list[int]:
     """Where each phrase word sits, taking each word's occurrence nearest the anchor."""
     pivot = where[anchor][0]
     places = []

@@ -183,3 +183,110 @@ _BYTE_TABLE = bytearray(range(256))
 for _c in b'!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\r\x0b\x0c':
     _BYTE_TABLE[_c] = 0x20
 WORD_BYTES_TABLE = bytes(_BYTE_TABLE)
+
+
+def regex_reversed(pattern: str) -> str:
+    """The source of a regex that matches the reverse of what `pattern` matches.
+
+    `$` becomes a start anchor and `^` an end anchor, so an end-anchored pattern searched in a
+    text becomes a pattern matched once at the start of the reversed text. Alternatives are
+    factored as `regex_factored` does.
+    """
+    return _rewrite(pattern, backwards=True)
+
+
+def regex_factored(pattern: str) -> str:
+    """`pattern` with the common leading atoms of its alternatives factored out ("ab|ac" as
+    "a(?:b|c)"), so the regex engine tries one branch per first character instead of every
+    alternative. It matches the same texts; groups no longer capture.
+    """
+    return _rewrite(pattern, backwards=False)
+
+
+def _rewrite(pattern: str, *, backwards: bool) -> str:
+    """Parse `pattern` into atoms and write it back factored, reversed if `backwards`.
+
+    Handles literals, escapes, classes, groups (captures become plain groups), alternation,
+    quantifiers and the anchors ^ and $; lookarounds and other group kinds raise ValueError.
+    """
+    pos = 0
+
+    def sequence() -> list[str]:
+        nonlocal pos
+        items: list[str] = []
+        while pos < len(pattern) and pattern[pos] not in "|)":
+            char = pattern[pos]
+            if char == "\\":
+                atom = pattern[pos : pos + 2]
+                if backwards and atom[1:] in ("A", "Z"):
+                    atom = "\\Z" if atom == "\\A" else "\\A"
+                pos += 2
+            elif char == "[":
+                end = pos + 1
+                if end < len(pattern) and pattern[end] == "^":
+                    end += 1
+                if end < len(pattern) and pattern[end] == "]":
+                    end += 1
+                while pattern[end] != "]":
+                    end += 2 if pattern[end] == "\\" else 1
+                atom = pattern[pos : end + 1]
+                pos = end + 1
+            elif char == "(":
+                if pattern.startswith("(?:", pos):
+                    pos += 3
+                elif pattern.startswith("(?", pos):
+                    raise ValueError(f"unsupported group at {pos} in {pattern!r}")
+                else:
+                    pos += 1
+                branches = [sequence()]
+                while pattern[pos] == "|":
+                    pos += 1
+                    branches.append(sequence())
+                pos += 1  # the closing parenthesis
+                atom = "(?:" + _factor(branches) + ")"
+            elif char in "^$" and backwards:
+                atom = "\\Z" if char == "^" else "\\A"
+                pos += 1
+            elif char in "?*+{":
+                raise ValueError(f"quantifier without an atom at {pos} in {pattern!r}")
+            else:
+                atom = char
+                pos += 1
+            # A quantifier belongs to the atom before it, and stays with it.
+            if pos < len(pattern) and pattern[pos] in "?*+{":
+                end = pattern.index("}", pos) + 1 if pattern[pos] == "{" else pos + 1
+                if end < len(pattern) and pattern[end] == "?":
+                    end += 1
+                atom += pattern[pos:end]
+                pos = end
+            items.append(atom)
+        if backwards:
+            items.reverse()
+        return items
+
+    branches = [sequence()]
+    while pos < len(pattern) and pattern[pos] == "|":
+        pos += 1
+        branches.append(sequence())
+    if pos != len(pattern):
+        raise ValueError(f"unbalanced parenthesis at {pos} in {pattern!r}")
+    return _factor(branches)
+
+
+def _factor(branches: list[list[str]]) -> str:
+    """Alternatives with their common leading atoms factored out ("ab|ac" as "a(?:b|c)"), so
+    the regex engine tries one branch per first character instead of every alternative."""
+    heads: dict[str, list[list[str]]] = {}
+    empty = False
+    for branch in branches:
+        if branch:
+            heads.setdefault(branch[0], []).append(branch[1:])
+        else:
+            empty = True
+    alternatives = [
+        head + "".join(tails[0]) if len(tails) == 1 else f"{head}(?:{_factor(tails)})"
+        for head, tails in heads.items()
+    ]
+    if empty:
+        alternatives.append("")
+    return "|".join(alternatives)
