@@ -11,7 +11,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -158,7 +158,7 @@ def _may_prompt(chunk: str) -> bool:
             if chunk.startswith(" ", at + 1):
                 return True
             tries += 1
-            if tries > 64:
+            if tries > 4096:
                 return mark + " " in chunk
             at = chunk.find(mark, at + 1)
     return False
@@ -525,7 +525,8 @@ class _Analyser:
         known = self.state.addresses
         for match in starts:
             for address in _IPV4.findall(_whole_line(match)):
-                known.setdefault(address, line_of(match.start()))
+                if address not in known:
+                    known[address] = line_of(match.start())
         for match in replies:
             if match["code"] != "227":
                 continue
@@ -690,19 +691,18 @@ def _error_lines(
 
     Only the lines no rule understood are searched, joined into one text for one pass.
     """
-    lines = chunk.split("\n")
-    left = [i for i in range(len(lines)) if first_line + i not in handled]
+    count = len(newlines) + 1
+    left = sorted(set(range(first_line, first_line + count)).difference(handled))
     if not left:
         return []
-    raw = "\n".join(lines[i] for i in left)
+    ends = [*newlines, len(chunk)]
+    starts = [ends[i - first_line - 1] + 1 if i > first_line else 0 for i in left]
+    texts = [chunk[start : ends[i - first_line]] for start, i in zip(starts, left, strict=True)]
+    raw = "\n".join(texts)
     joined = raw.lower()
     if len(joined) != len(raw):
         joined = raw  # a few letters change length in lower case: search the text as written
-    starts_in_joined = []
-    offset = 0
-    for i in left:
-        starts_in_joined.append(offset)
-        offset += len(lines[i]) + 1
+    starts_in_joined = list(accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
     found: list[tuple[int, str]] = []
     taken = -1
     for hit in _ERROR_WORDS.finditer(joined):
@@ -710,9 +710,7 @@ def _error_lines(
         if index == taken:
             continue  # another hit on a line already taken
         taken = index
-        line = left[index]
-        start = newlines[line - 1] + 1 if line else 0
-        found.append((start, lines[line]))
+        found.append((starts[index], texts[index]))
     return found
 
 

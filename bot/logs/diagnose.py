@@ -106,7 +106,7 @@ class SessionState:
     ) -> LogEvent | None:
         """Record one event; None when it repeats the previous event (a wrapper echo)."""
         if variant is None and entry.variants:
-            variant = detector().variant_of(entry.id, reply_text or text)
+            variant = _variant_of(entry.id, reply_text or text)
         chosen = entry.variant(variant)
         retry = chosen.retry if chosen else entry.retry
         warning = False
@@ -312,6 +312,24 @@ class SessionState:
         if wrappers and not ok:
             notes.append(render.log_note_wrapper(wrappers[-1]))
         return notes
+
+
+# The variant a reply text selects, by (entry id, text): a big log repeats the same few
+# texts. Bounded; rebuilt when the detector is.
+_VARIANTS: dict[tuple[str, str], str | None] = {}
+_VARIANTS_OF: list[object] = [None]
+
+
+def _variant_of(entry_id: str, text: str) -> str | None:
+    found = detector()
+    if _VARIANTS_OF[0] is not found or len(_VARIANTS) >= 4096:
+        _VARIANTS.clear()
+        _VARIANTS_OF[0] = found
+    key = (entry_id, text)
+    if key in _VARIANTS:
+        return _VARIANTS[key]
+    variant = _VARIANTS[key] = found.variant_of(entry_id, text)
+    return variant
 
 
 def _is_data_failure(event: LogEvent) -> bool:

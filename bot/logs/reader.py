@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from bot.text import prepare
+from bot.text import _LINK_START, prepare
 
 CHUNK_BYTES = 1024 * 1024
 _FENCE = re.compile(r"^[ \t]*```[^\n]*$", re.MULTILINE)
@@ -64,12 +64,41 @@ def clean(text: str) -> str:
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             text = _OVERWRITTEN.sub("", text)
-    lines = text.split("\n")
-    if max(map(len, lines)) > MAX_LINE:
-        text = "\n".join(line[:MAX_LINE] for line in lines)
-    if "```" in text:
+    if _may_have_long_line(text):
+        lines = text.split("\n")
+        if max(map(len, lines)) > MAX_LINE:
+            text = "\n".join(line[:MAX_LINE] for line in lines)
+    if "`" in text and "```" in text:
         text = _FENCE.sub("", text)
+    if text.isascii() and "&" not in text and "`" not in text and not _has_link(text):
+        return text  # nothing that prepare() would change
     return prepare(text)
+
+
+# Every run of more than MAX_LINE characters without a newline holds a whole window of this
+# size that starts at a multiple of the step, so looking at those windows is enough.
+_WINDOW = MAX_LINE // 2 + 1
+_STEP = MAX_LINE // 2
+
+
+def _may_have_long_line(text: str) -> bool:
+    """False when no line of `text` is longer than MAX_LINE (a few hundred short scans)."""
+    find = text.find
+    return any(find("\n", at, at + _WINDOW) < 0 for at in range(0, len(text), _STEP))
+
+
+def _has_link(text: str) -> bool:
+    """Whether a Slack-wrapped link starts in `text` (what prepare() unwraps)."""
+    at = text.find("<")  # one character: a fast scan
+    tries = 0
+    while at >= 0:
+        if _LINK_START.match(text, at):
+            return True
+        tries += 1
+        if tries > 4096:
+            return _LINK_START.search(text, at) is not None
+        at = text.find("<", at + 1)
+    return False
 
 
 def chunks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
