@@ -9,7 +9,6 @@ costs almost nothing.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -68,21 +67,22 @@ _WORD_RE = re.compile(r"\w+")
 class _Fact:
     """Whether a message holds one of `words` as a whole word, or a form that a regex of `forms`
     finds; each form's regex runs only when one of its literals occurs in the message (a form
-    without a regex holds whenever a literal does)."""
+    without a regex holds whenever a literal does). Each fact is one bit of `_Msg.fact`."""
 
-    __slots__ = ("forms", "words")
+    __slots__ = ("bit", "forms", "words")
+    count = 0
 
     def __init__(self, words: str, *forms: tuple[str, str | None]) -> None:
+        self.bit = 1 << _Fact.count
+        _Fact.count += 1
         self.words = frozenset(w.encode() for w in words.split())
         self.forms = tuple(
             (tuple(literals.split()), re.compile(pattern) if pattern else None)
             for literals, pattern in forms
         )
 
-    def __call__(self, msg: _Msg) -> bool:
-        if not self.words.isdisjoint(msg.tokens):
-            return True
-        lower = msg.lower
+    def formed(self, lower: str) -> bool:
+        """Whether one of the fact's multi-word forms occurs in the (lower-case) text."""
         for literals, pattern in self.forms:
             for literal in literals:
                 if literal in lower:
@@ -174,13 +174,26 @@ _QUESTION_START = frozenset(
 )
 
 
-def _fact(fact: _Fact) -> functools.cached_property[bool]:
-    """A message fact, worked out once per message."""
-
-    def compute(msg: _Msg) -> bool:
-        return fact(msg)
-
-    return functools.cached_property(compute)
+_FACTS = (
+    _SFTP_CONTEXT,
+    _FTP_CONTEXT,
+    _FTP_ONLY,
+    _SSH_ONLY,
+    _WEAK_FT_CONTEXT,
+    _MFT_CONTEXT,
+    _WEB_CONTEXT,
+    _WEB_APP_CONTEXT,
+    _TROUBLE,
+    _QUESTION,
+)
+# Word -> the bits of the facts it makes hold.
+_FACT_BITS: dict[bytes, int] = {}
+for _fact_of in _FACTS:
+    for _word in _fact_of.words:
+        _FACT_BITS[_word] = _FACT_BITS.get(_word, 0) | _fact_of.bit
+_FACT_BY_BIT = {fact.bit: fact for fact in _FACTS}
+_SFTP, _FTP, _FTP_ONLY_BIT, _SSH_ONLY_BIT = (f.bit for f in _FACTS[:4])
+_FILE_TRANSFER, _MFT, _WEB, _WEB_APP, _TROUBLE_BIT, _QUESTION_BIT = (f.bit for f in _FACTS[4:])
 
 
 class _Cand:
@@ -254,52 +267,55 @@ class _Msg:
     """One message being scanned: its text, its lower-case form, its words, what it says about
     its context (each fact worked out at most once), and the candidates found in it."""
 
+    __slots__ = ("found", "holds", "known", "lower", "text")
+
     def __init__(self, text: str, lower: str) -> None:
         self.text = text
         self.lower = lower
         self.found: list[_Cand] = []
+        # Bits of the facts worked out so far, and of those that hold; -1 before the words.
+        self.known = -1
+        self.holds = 0
 
-    @functools.cached_property
-    def words(self) -> list[bytes]:
-        """The message's words as regex word boundaries delimit them, in order."""
+    def fact(self, bit: int) -> bool:
+        """Whether the fact with this bit holds for the message (`_FTP`, `_QUESTION_BIT` ...)."""
+        known = self.known
+        if known < 0:
+            known = self._read_words()
+        if known & bit:
+            return (self.holds & bit) != 0
+        self.known = known | bit
+        if _FACT_BY_BIT[bit].formed(self.lower):
+            self.holds |= bit
+            return True
+        return False
+
+    def _read_words(self) -> int:
+        """Set the bits of every fact that one of the message's whole words makes hold."""
         lower = self.lower
         if lower.isascii():
-            return lower.encode("ascii").translate(_TOKEN_TABLE).split()
-        return [word.encode() for word in _WORD_RE.findall(lower)]
-
-    @functools.cached_property
-    def tokens(self) -> frozenset[bytes]:
-        return frozenset(self.words)
-
-    ftp = _fact(_FTP_CONTEXT)
-    ftp_only = _fact(_FTP_ONLY)
-    ssh_only = _fact(_SSH_ONLY)
-    sftp = _fact(_SFTP_CONTEXT)
-    web_app = _fact(_WEB_APP_CONTEXT)
-    mft = _fact(_MFT_CONTEXT)
-    web = _fact(_WEB_CONTEXT)
-    file_transfer = _fact(_WEAK_FT_CONTEXT)
-    trouble = _fact(_TROUBLE)
-
-    @functools.cached_property
-    def question(self) -> bool:
-        """Whether the message asks something (what `context.is_question` says)."""
-        words = self.words
-        if (
-            words
-            and words[0] in _QUESTION_START
-            and self.lower.lstrip().startswith(words[0].decode())
-        ):
-            return True
-        return _QUESTION(self)
+            words = lower.encode("ascii").translate(_TOKEN_TABLE).split()
+        else:
+            words = [word.encode() for word in _WORD_RE.findall(lower)]
+        holds = 0
+        bits = _FACT_BITS
+        for word in words:
+            if word in bits:
+                holds |= bits[word]
+        # A message that starts like a question: "what ...", "is it ...", "how do I ...".
+        if words and words[0] in _QUESTION_START and lower.lstrip().startswith(words[0].decode()):
+            holds |= _QUESTION_BIT
+        self.holds = self.known = holds
+        return holds
 
     def family(self, protocol: str) -> bool:
         """Whether the message names the protocol family that `protocol` belongs to."""
+        fact = self.fact
         if protocol == "ftp":
-            return self.ftp_only or (self.ftp and not self.ssh_only)
+            return fact(_FTP_ONLY_BIT) or (fact(_FTP) and not fact(_SSH_ONLY_BIT))
         if protocol in ("sftp", "ssh"):
-            return self.ssh_only or (self.ftp and not self.ftp_only)
-        return self.ftp
+            return fact(_SSH_ONLY_BIT) or (fact(_FTP) and not fact(_FTP_ONLY_BIT))
+        return fact(_FTP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,7 +580,7 @@ class Detector:
             exact = message.find(name)
             if exact < 0 and (not name.isupper() or lower.find(word.decode()) < 0):
                 continue  # CamelCase names (.NET's TimedOut) must be written exactly
-            if entry_id.startswith("sftp/") and name not in self.kb.by_name and not msg.sftp:
+            if entry_id.startswith("sftp/") and name not in self.kb.by_name and not msg.fact(_SFTP):
                 continue  # a bare ENOENT is about SFTP only when the message is
             start = exact if exact >= 0 else lower.find(word.decode())
             self._add(msg, entry_id, 0.95, start, start + len(name), asked=True)
@@ -582,7 +598,7 @@ class Detector:
                 code = hit.group(1)
                 said = hit.group(0)
                 explicit = "sftp" in said or "ssh_fx" in said or "=" in said
-                if not self.kb.has("sftp", code) or not (explicit or msg.sftp):
+                if not self.kb.has("sftp", code) or not (explicit or msg.fact(_SFTP)):
                     continue
                 if _NOT_SFTP_BEFORE.search(lower, max(0, hit.start() - 30), hit.start()):
                     continue
@@ -595,7 +611,7 @@ class Detector:
                 entry_id = self.errno_linux.get(number)
                 if entry_id is None and number.startswith("1") and self.kb.has("winsock", number):
                     entry_id = f"winsock/{number}"
-                if entry_id is None and msg.sftp:
+                if entry_id is None and msg.fact(_SFTP):
                     entry_id = self.errno_sftp.get(number) or (
                         "sftp/4" if self.kb.has("sftp", "4") and len(number) <= 3 else None
                     )
@@ -633,20 +649,20 @@ class Detector:
             )
         if confidence == 0.0:
             return
-        asked = verdict.asked or verdict.ask_before or msg.question
+        asked = verdict.asked or verdict.ask_before or msg.fact(_QUESTION_BIT)
         self._add(msg, entry_id, confidence, start, end, asked=asked, reply_text=verdict.reply_text)
 
     def _three_digit_id(self, number: str, msg: _Msg, start: int, asked: bool) -> str | None:
         """ftp/N or http/N for a three-digit code, or None when the context says neither."""
         ftp_id, http_id = f"ftp/{number}", f"http/{number}"
         has_ftp, has_http = ftp_id in self.kb.entries, http_id in self.kb.entries
-        strong, web_app = msg.ftp, msg.web_app
+        strong, web_app = msg.fact(_FTP), msg.fact(_WEB_APP)
         before = msg.lower[max(0, start - 14) : start]
         explicit_http = _HTTP_BEFORE.search(before) if "http" in before else None
         if has_http:
-            if msg.mft or (msg.web and strong):
+            if msg.fact(_MFT) or (msg.fact(_WEB) and strong):
                 return http_id
-            if explicit_http and msg.file_transfer and not web_app:
+            if explicit_http and msg.fact(_FILE_TRANSFER) and not web_app:
                 return http_id
         if not has_ftp or explicit_http:
             return None
@@ -694,7 +710,9 @@ class Detector:
                 phrase = phrases[index]
                 if not present.issuperset(phrase.bwords):
                     continue
-                if phrase.needs_context and not (msg.trouble and msg.family(phrase.protocol)):
+                if phrase.needs_context and not (
+                    msg.fact(_TROUBLE_BIT) and msg.family(phrase.protocol)
+                ):
                     continue
                 if where is None:
                     where = {}
@@ -728,7 +746,7 @@ class Detector:
                 confidence,
                 start,
                 start + len(phrase.locate),
-                asked=msg.question,
+                asked=msg.fact(_QUESTION_BIT),
                 variant=phrase.variant,
                 from_phrase=True,
             )
