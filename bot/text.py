@@ -203,11 +203,15 @@ def regex_factored(pattern: str) -> str:
     return _rewrite(pattern, backwards=False)
 
 
+_LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
 def _rewrite(pattern: str, *, backwards: bool) -> str:
     """Parse `pattern` into atoms and write it back factored, reversed if `backwards`.
 
     Handles literals, escapes, classes, groups (captures become plain groups), alternation,
-    quantifiers and the anchors ^ and $; lookarounds and other group kinds raise ValueError.
+    quantifiers and the anchors ^ and $, and lookarounds when not reversed; other group kinds
+    raise ValueError.
     """
     pos = 0
 
@@ -232,8 +236,13 @@ def _rewrite(pattern: str, *, backwards: bool) -> str:
                 atom = pattern[pos : end + 1]
                 pos = end + 1
             elif char == "(":
+                opening = "(?:"
                 if pattern.startswith("(?:", pos):
                     pos += 3
+                elif not backwards and pattern.startswith(_LOOKAROUNDS, pos):
+                    # A lookaround stays where it is when the pattern is not reversed.
+                    opening = next(o for o in _LOOKAROUNDS if pattern.startswith(o, pos))
+                    pos += len(opening)
                 elif pattern.startswith("(?", pos):
                     raise ValueError(f"unsupported group at {pos} in {pattern!r}")
                 else:
@@ -243,7 +252,7 @@ def _rewrite(pattern: str, *, backwards: bool) -> str:
                     pos += 1
                     branches.append(sequence())
                 pos += 1  # the closing parenthesis
-                atom = "(?:" + _factor(branches) + ")"
+                atom = opening + _factor(branches) + ")"
             elif char in "^$" and backwards:
                 atom = "\\Z" if char == "^" else "\\A"
                 pos += 1
