@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,6 +75,7 @@ class _Rules:
     messages: list[tuple[re.Pattern[str], str, str, str | None]] = field(default_factory=list)
     starts: list[re.Pattern[str]] = field(default_factory=list)
     ignores: list[re.Pattern[str]] = field(default_factory=list)
+    reply_separators: bool = False  # whether a reply pattern has a (?P<sep>...) group
 
 
 def _chunk_safe(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -109,6 +111,7 @@ def _compile_rules(formats: list[LogFormat]) -> _Rules:
         rules.ignores += [_chunk_safe(p) for p in fmt.ignores]
     if not formats:
         rules.replies.append(_GENERIC_REPLY)
+    rules.reply_separators = any("sep" in p.groupindex for p in rules.replies)
     rules.starts.append(_SHELL_START)
     return rules
 
@@ -122,6 +125,8 @@ _START, _COMMAND, _REPLY, _MESSAGE, _SCANNED = range(5)
 _HitTuple = tuple[int, int, int, int, "re.Match[str] | None", object]
 _NEWLINE = re.compile("\n")
 _match_start = re.Match.start
+_COMMAND_GROUP = itemgetter("command")
+_CODE_END = methodcaller("end", "code")
 
 
 @dataclass(slots=True)
@@ -131,6 +136,7 @@ class _Backlog:
     each hit, and only what the session's state keeps of them is materialised."""
 
     commands: list[re.Match[str]]
+    verbs: list[str]  # each command's verb in upper case
     plain: list[re.Match[str]]
     successes: list[re.Match[str]]
     command_at: list[int]
@@ -206,8 +212,9 @@ class _Analyser:
         def line_of(position: int) -> int:
             return base + find_line(newlines, position)
 
-        def lines_of(matches: list[re.Match[str]]) -> list[int]:
-            return [base + n for n in map(find_line, repeat(newlines), map(_match_start, matches))]
+        def rows(matches: list[re.Match[str]]) -> list[int]:
+            """Lines of the matches, counted from 0 in this chunk."""
+            return list(map(find_line, repeat(newlines), map(_match_start, matches)))
 
         # Past the report's event cap, commands, plain informational replies and successes
         # in quiet sessions are not handled one by one: they are replayed in bulk before each
@@ -227,64 +234,81 @@ class _Analyser:
         plain: list[re.Match[str]] = []
         quiet: list[tuple[int, re.Match[str]]] = []  # successes that may be replayed in bulk
         plain_codes, success_codes = self.plain_codes, self.success_codes
+        found = 0
         for pattern in rules.replies:
-            if not bulk:
-                replies += enumerate(pattern.finditer(chunk), len(replies))
-                continue
-            for m in pattern.finditer(chunk):
-                code = m["code"]
-                if code in plain_codes:
-                    plain.append(m)
-                elif code in success_codes:
-                    quiet.append((len(replies) + len(quiet), m))
-                else:
-                    replies.append((len(replies) + len(quiet), m))
+            matches = list(pattern.finditer(chunk))
+            if bulk:
+                to_plain, to_quiet, to_replies = plain.append, quiet.append, replies.append
+                for k, m in enumerate(matches, found):
+                    code = m["code"]
+                    if code in plain_codes:
+                        to_plain(m)
+                    elif code in success_codes:
+                        to_quiet((k, m))
+                    else:
+                        to_replies((k, m))
+            else:
+                replies += enumerate(matches, found)
+            found += len(matches)
         messages: list[tuple[re.Match[str], tuple[str, str, str | None]]] = []
         for pattern, entry_id, outcome, variant in rules.messages:
             info = (entry_id, outcome, variant)
             messages += [(m, info) for m in pattern.finditer(chunk)]
 
+        start_rows = rows(starts)
         hits: list[_HitTuple] = [
-            (line, _START, m.start(), i, m, None)
-            for i, (line, m) in enumerate(zip(lines_of(starts), starts, strict=True))
+            (row, _START, m.start(), i, m, None)
+            for i, (row, m) in enumerate(zip(start_rows, starts, strict=True))
         ]
-        message_matches = [m for m, _ in messages]
+        message_rows = rows([m for m, _ in messages])
         hits += [
-            (line, _MESSAGE, m.start(), i, m, info)
-            for i, (line, (m, info)) in enumerate(
-                zip(lines_of(message_matches), messages, strict=True)
-            )
+            (row, _MESSAGE, m.start(), i, m, info)
+            for i, (row, (m, info)) in enumerate(zip(message_rows, messages, strict=True))
         ]
         successes: list[re.Match[str]] = []
+        handled = set(start_rows)
+        handled.update(message_rows)
         if quiet:
             # A success stays a hit when it closes or opens a multi-line reply, or when
             # a session start or a message shares its line (they are handled before it).
-            shared = {hit[0] for hit in hits}
-            quiet_matches = [m for _, m in quiet]
-            for line, (i, m) in zip(lines_of(quiet_matches), quiet, strict=True):
-                if line in shared or _separator(m) != " ":
-                    replies.append((i, m))
-                else:
-                    successes.append(m)
+            successes = [m for _, m in quiet]
+            quiet_rows = rows(successes)
+            if rules.reply_separators:
+                separators = [_separator(m) for m in successes]
+            else:
+                separators = [chunk[end : end + 1] for end in map(_CODE_END, successes)]
+            if separators.count(" ") != len(separators) or not handled.isdisjoint(quiet_rows):
+                successes = []
+                for row, separator, (i, m) in zip(quiet_rows, separators, quiet, strict=True):
+                    if separator != " " or row in handled:
+                        replies.append((i, m))
+                    else:
+                        successes.append(m)
             if len(rules.replies) > 1:
                 successes.sort(key=_match_start)
+            handled.update(quiet_rows)
         reply_matches = [m for _, m in replies]
+        reply_rows = rows(reply_matches)
         hits += [
-            (line, _REPLY, m.start(), i, m, None)
-            for line, (i, m) in zip(lines_of(reply_matches), replies, strict=True)
+            (row, _REPLY, m.start(), i, m, None)
+            for row, (i, m) in zip(reply_rows, replies, strict=True)
         ]
-        handled_lines = {hit[0] for hit in hits}
-        command_lines = lines_of(commands)
-        handled_lines.update(command_lines)
+        handled.update(reply_rows)
+        command_rows = rows(commands)
+        handled.update(command_rows)
         if bulk:
             if len(rules.commands) > 1:
                 commands.sort(key=_match_start)
             if len(rules.replies) > 1:
                 plain.sort(key=_match_start)
-            handled_lines.update(lines_of(plain))
-            handled_lines.update(lines_of(successes))
+            handled.update(rows(plain))
+            try:
+                verbs = list(map(str.upper, map(_COMMAND_GROUP, commands)))
+            except TypeError:  # a command pattern whose verb group may not take part
+                verbs = [(m["command"] or "").upper() for m in commands]
             self._backlog = _Backlog(
                 commands,
+                verbs,
                 plain,
                 successes,
                 list(map(_match_start, commands)),
@@ -294,37 +318,43 @@ class _Analyser:
             )
         else:
             hits += [
-                (line, _COMMAND, m.start(), i, m, None)
-                for i, (line, m) in enumerate(zip(command_lines, commands, strict=True))
+                (row, _COMMAND, m.start(), i, m, None)
+                for i, (row, m) in enumerate(zip(command_rows, commands, strict=True))
             ]
         for pattern in rules.ignores:
-            handled_lines.update(lines_of(list(pattern.finditer(chunk))))
+            handled.update(rows(list(pattern.finditer(chunk))))
         self._note_addresses(chunk, starts, reply_matches, line_of)
-        scanned = self._scan_error_lines(_error_lines(chunk, newlines, base, handled_lines))
+        scanned = self._scan_error_lines(_error_lines(chunk, newlines, handled))
         hits += [
-            (line_of(position), _SCANNED, position, i, None, found)
-            for i, (position, found) in enumerate(scanned)
+            (find_line(newlines, position), _SCANNED, position, i, None, match)
+            for i, (position, match) in enumerate(scanned)
         ]
         self._find_secrets(chunk, line_of)
         hits.sort()
-        for line, order, position, _, match, extra in hits:
+        for row, order, position, _, match, extra in hits:
             if bulk:
                 self._replay(position)
             if order == _REPLY:
-                self._reply(line, match)  # type: ignore[arg-type]
+                self._reply(base + row, match)  # type: ignore[arg-type]
             elif order == _START:
-                self._new_session(line)
+                self._new_session(base + row)
             elif order == _COMMAND:
-                self._command(match, line)  # type: ignore[arg-type]
+                self._command(match, base + row)  # type: ignore[arg-type]
             elif order == _MESSAGE:
                 entry_id, outcome, variant = extra  # type: ignore[misc]
                 self._flush_pending()
                 # A server line that only describes a reply ("FAIL LOGIN") waits: when the
                 # reply itself follows, the reply is the event.
+                line = base + row
                 self.pending = (line, entry_id, _whole_line(match), variant, outcome)  # type: ignore[arg-type]
             else:
-                found: Match = extra  # type: ignore[assignment]
-                self._event(line, found.id, found.evidence, variant=found.variant)
+                scanned_match: Match = extra  # type: ignore[assignment]
+                self._event(
+                    base + row,
+                    scanned_match.id,
+                    scanned_match.evidence,
+                    variant=scanned_match.variant,
+                )
         if bulk:
             self._replay(len(chunk) + 1)
             self._backlog = None
@@ -387,29 +417,24 @@ class _Analyser:
         # Commands: the last one is what a reply answers; the last that begins an operation
         # is the operation; data-connection commands are all kept.
         before = state.last_command
-        verbs: list[str] = []
+        verbs = backlog.verbs
         if c < c_end:
-            operation = -1
-            forgive = False
-            for index in range(c, c_end):
-                verb = (commands[index]["command"] or "").upper()
-                verbs.append(verb)
-                if verb in _DATA_COMMANDS:
-                    state.data_commands.append(verb)
-                    if verb not in FALLBACKS:
-                        forgive = True
-                if verb not in _NOT_OPERATIONS:
-                    operation = index
-            if forgive:
-                state.forgive_fallbacks()
+            window = verbs[c:c_end]
+            if not _DATA_COMMANDS.isdisjoint(window):
+                data = [verb for verb in window if verb in _DATA_COMMANDS]
+                state.data_commands += data
+                if not FALLBACKS.issuperset(data):
+                    state.forgive_fallbacks()
             last = commands[c_end - 1]
-            state.last_command = verbs[-1]
+            state.last_command = window[-1]
             state.last_command_line = line_of(last.start())
             state.last_argument = _argument(last)
-            if operation >= 0:
-                match = commands[operation]
-                state.operation_line = line_of(match.start())
-                state.operation = f"{verbs[operation - c]} {_argument(match)}".strip()
+            for index in range(c_end - 1, c - 1, -1):
+                if verbs[index] not in _NOT_OPERATIONS:
+                    match = commands[index]
+                    state.operation_line = line_of(match.start())
+                    state.operation = f"{verbs[index]} {_argument(match)}".strip()
+                    break
         if p == p_end and s == s_end:
             return
         self.events_total += (p_end - p) + (s_end - s)
@@ -429,7 +454,7 @@ class _Analyser:
                 done.add(is_login)
                 at = backlog.success_at[index]
                 answered = bisect.bisect_left(command_at, at, c, c_end) - 1
-                command = verbs[answered - c] if answered >= c else before
+                command = verbs[answered] if answered >= c else before
                 event = self._success_event(match, line_of(at), command)
                 if is_login:
                     state.login = event
@@ -684,20 +709,18 @@ def plain_ids(kb: KnowledgeBase) -> frozenset[str]:
     )
 
 
-def _error_lines(
-    chunk: str, newlines: list[int], first_line: int, handled: set[int]
-) -> list[tuple[int, str]]:
-    """(start, text) of each line with an error word that no format rule has handled.
+def _error_lines(chunk: str, newlines: list[int], handled: set[int]) -> list[tuple[int, str]]:
+    """(start, text) of each line with an error word that no format rule has handled
+    (`handled` holds lines counted from 0 in the chunk).
 
     Only the lines no rule understood are searched, joined into one text for one pass.
     """
-    count = len(newlines) + 1
-    left = sorted(set(range(first_line, first_line + count)).difference(handled))
+    left = [row for row in range(len(newlines) + 1) if row not in handled]
     if not left:
         return []
     ends = [*newlines, len(chunk)]
-    starts = [ends[i - first_line - 1] + 1 if i > first_line else 0 for i in left]
-    texts = [chunk[start : ends[i - first_line]] for start, i in zip(starts, left, strict=True)]
+    starts = [ends[row - 1] + 1 if row else 0 for row in left]
+    texts = [chunk[start : ends[row]] for start, row in zip(starts, left, strict=True)]
     raw = "\n".join(texts)
     joined = raw.lower()
     if len(joined) != len(raw):
