@@ -52,7 +52,9 @@ _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20
 _SPELLING_TRIGGERS = frozenset(w.encode() for w in textmod.SPELLING_TRIGGERS)
 _CONTROLS = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
-_WEAK_WORDS = frozenset("not no ok okay server file files user error failed".split())
+_WEAK_WORDS = frozenset(b"not no ok okay server file files user error failed".split())
+_COMMON_WORDS = frozenset(w.encode() for w in textmod.COMMON_WORDS)
+_STOPWORDS = frozenset(w.encode() for w in textmod.STOPWORDS)
 _REPLY_PROTOCOLS = frozenset({"ftp", "sftp", "http"})
 _FAMILY_PROTOCOLS = frozenset({"ftp", "sftp", "http", "ssh"})
 _TIERS = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
@@ -191,6 +193,7 @@ _FACT_BITS: dict[bytes, int] = {}
 for _fact_of in _FACTS:
     for _word in _fact_of.words:
         _FACT_BITS[_word] = _FACT_BITS.get(_word, 0) | _fact_of.bit
+_FACT_WORDS = frozenset(_FACT_BITS)
 _FACT_BY_BIT = {fact.bit: fact for fact in _FACTS}
 _SFTP, _FTP, _FTP_ONLY_BIT, _SSH_ONLY_BIT = (f.bit for f in _FACTS[:4])
 _FILE_TRANSFER, _MFT, _WEB, _WEB_APP, _TROUBLE_BIT, _QUESTION_BIT = (f.bit for f in _FACTS[4:])
@@ -299,9 +302,8 @@ class _Msg:
             words = [word.encode() for word in _WORD_RE.findall(lower)]
         holds = 0
         bits = _FACT_BITS
-        for word in words:
-            if word in bits:
-                holds |= bits[word]
+        for word in _FACT_WORDS.intersection(words):
+            holds |= bits[word]
         # A message that starts like a question: "what ...", "is it ...", "how do I ...".
         if words and words[0] in _QUESTION_START and lower.lstrip().startswith(words[0].decode()):
             holds |= _QUESTION_BIT
@@ -344,6 +346,7 @@ class Detector:
         self.phrases: list[_Phrase] = []
         self.anchors: dict[bytes, list[int]] = {}
         self.vocab: dict[str, frozenset[str]] = {}
+        self.vocab_bytes: dict[str, frozenset[bytes]] = {}
         self.variant_res: dict[str, list[tuple[re.Pattern[str], str]]] = {}
         self.variant_any: dict[str, re.Pattern[str]] = {}
         self.errno_linux: dict[str, str] = {}
@@ -360,6 +363,11 @@ class Detector:
             self._add_entry(entry)
         self._build_gate()
         self.anchor_keys = frozenset(self.anchors)
+        # Anchor -> the phrases anchored on it.
+        self.anchored = {
+            anchor: tuple(self.phrases[i] for i in indexes)
+            for anchor, indexes in self.anchors.items()
+        }
         self.gate_keys = frozenset(self.gate)
 
     def _load_errno(self) -> None:
@@ -414,6 +422,7 @@ class Detector:
         for chunk in vocab_texts:
             vocab.update(textmod.significant_words(chunk))
         self.vocab[entry.id] = frozenset(vocab)
+        self.vocab_bytes[entry.id] = frozenset(w.encode() for w in vocab)
         if entry.variants:
             # Case-insensitive by lower-casing both sides: re.IGNORECASE is several times slower.
             self.variant_res[entry.id] = [
@@ -676,15 +685,14 @@ class Detector:
         The first few words after the code must be the reply's own words; `strict` (a code in
         mid-sentence) asks for two of them.
         """
-        typo = self.typo
         # Six words fit in 80 characters; normalising a whole long line would be wasted work.
-        words = [typo.get(w, w) for w in textmod.significant_words(reply_text[:80])[:6]]
+        words = [self.typo_bytes.get(w, w) for w in _significant(_words_of(reply_text[:80]))[:6]]
         if not words:
             return 0.0
-        vocab = self.vocab[entry_id]
+        vocab = self.vocab_bytes[entry_id]
         shared = [w for w in words if w in vocab]
         telling = [w for w in shared if w not in _WEAK_WORDS]
-        distinctive = [w for w in telling if w not in textmod.COMMON_WORDS]
+        distinctive = [w for w in telling if w not in _COMMON_WORDS]
         if strict:
             return 0.85 if len(shared) >= 2 and distinctive else 0.0
         if (len(shared) >= 2 and telling) or distinctive:
@@ -702,26 +710,32 @@ class Detector:
             typo = self.typo_bytes
             canon = [typo.get(w, w) for w in words]
         present = set(canon)
+        found = self.anchor_keys.intersection(present)
+        if not found:
+            return
         hits: list[tuple[_Phrase, float]] = []
         where: dict[bytes, list[int]] | None = None
-        phrases, anchors = self.phrases, self.anchors
-        for anchor in self.anchor_keys.intersection(present):
-            for index in anchors[anchor]:
-                phrase = phrases[index]
+        once = len(present) == len(canon)  # no word twice: a word's place is its index
+        anchored = self.anchored
+        for anchor in found:
+            for phrase in anchored[anchor]:
                 if not present.issuperset(phrase.bwords):
                     continue
                 if phrase.needs_context and not (
                     msg.fact(_TROUBLE_BIT) and msg.family(phrase.protocol)
                 ):
                     continue
-                if where is None:
-                    where = {}
-                    for i, word in enumerate(canon):
-                        if word in where:
-                            where[word].append(i)
-                        else:
-                            where[word] = [i]
-                places = _places(where, phrase.border, anchor)
+                if once:
+                    places = [canon.index(word) for word in phrase.border]
+                else:
+                    if where is None:
+                        where = {}
+                        for i, word in enumerate(canon):
+                            if word in where:
+                                where[word].append(i)
+                            else:
+                                where[word] = [i]
+                    places = _places(where, phrase.border, anchor)
                 confidence = phrase.base
                 if max(places) - min(places) + 1 > phrase.spread:
                     confidence -= 0.2
@@ -733,22 +747,27 @@ class Detector:
         if not hits:
             return
         lower = msg.lower
+        asked = msg.fact(_QUESTION_BIT)
+        several = len(hits) > 1
         for phrase, confidence in hits:
-            if len(hits) > 1 and any(
+            if several and any(
                 other.entry_id != phrase.entry_id and phrase.words < other.words
                 for other, _ in hits
             ):
                 continue  # "connection reset by peer" inside a longer SSH banner error
             start = max(0, lower.find(phrase.locate[:4]))
-            self._add(
-                msg,
-                phrase.entry_id,
-                confidence,
-                start,
-                start + len(phrase.locate),
-                asked=msg.fact(_QUESTION_BIT),
-                variant=phrase.variant,
-                from_phrase=True,
+            msg.found.append(
+                _Cand(
+                    phrase.entry_id,
+                    phrase.protocol,
+                    confidence,
+                    start,
+                    start + len(phrase.locate),
+                    asked,
+                    "",
+                    phrase.variant,
+                    True,
+                )
             )
 
     # -- assembling ---------------------------------------------------------------------
@@ -796,10 +815,12 @@ class Detector:
         if not patterns:
             return
         text = msg.text
-        probes = {
-            cand.probe(text).lower(),
-            *(c.probe(text).lower() for c in kept if c.id == cand.id),
-        }
+        probes = [cand.probe(text).lower()]
+        for other in kept:
+            if other.id == cand.id and other is not cand:
+                probe = other.probe(text).lower()
+                if probe not in probes:
+                    probes.append(probe)
         fits = self.variant_any[cand.id]
         if not any(fits.search(probe) for probe in probes):
             return
@@ -820,6 +841,8 @@ class Detector:
         if not kept:
             return []
         text = msg.text
+        if len(kept) == 1:
+            return [self._match(msg, kept[0], kept)]
         # Text after a server reply's code is that reply's own text ("550 Permission denied"),
         # not a second error; text under a client's wrapper code is the cause, and stays.
         replies = [c for c in kept if not c.from_phrase and c.protocol in _REPLY_PROTOCOLS]
@@ -847,28 +870,43 @@ class Detector:
             best.values(),
             key=lambda c: (_TIERS.get(c.protocol, 1), -round(c.confidence, 1), c.position),
         )[:MAX_MATCHES]
-        out: list[Match] = []
-        for cand in ordered:
-            self._resolve_variant(msg, cand, kept)
-            entry = entries[cand.id]
-            chosen = entry.variant(cand.variant) if cand.variant is not None else None
-            out.append(
-                Match(
-                    entry.protocol,
-                    entry.code,
-                    entry.id,
-                    chosen.title if chosen else entry.title,
-                    chosen.retry if chosen else entry.retry,
-                    cand.confidence,
-                    cand.evidence(text),
-                    cand.variant,
-                    position=cand.position,
-                    from_phrase=cand.from_phrase,
-                    asked=cand.asked,
-                    probe=cand.probe(text),
-                )
-            )
-        return out
+        return [self._match(msg, cand, kept) for cand in ordered]
+
+    def _match(self, msg: _Msg, cand: _Cand, kept: list[_Cand]) -> Match:
+        """The answer a kept candidate gives, its variant resolved."""
+        self._resolve_variant(msg, cand, kept)
+        entry = self.kb.entries[cand.id]
+        chosen = entry.variant(cand.variant) if cand.variant is not None else None
+        text = msg.text
+        return Match(
+            entry.protocol,
+            entry.code,
+            entry.id,
+            chosen.title if chosen else entry.title,
+            chosen.retry if chosen else entry.retry,
+            cand.confidence,
+            cand.evidence(text),
+            cand.variant,
+            position=cand.position,
+            from_phrase=cand.from_phrase,
+            asked=cand.asked,
+            probe=cand.probe(text),
+        )
+
+
+def _words_of(text: str) -> list[bytes]:
+    """`textmod.words(text)` as bytes, without the regex passes when no spelling rule applies."""
+    if text.isascii():
+        raw = text.lower().encode("ascii")
+        words = raw.translate(textmod.WORD_BYTES_TABLE, b"'").split()
+        if _SPELLING_TRIGGERS.isdisjoint(words) and not _CONTROLS.search(raw):
+            return words
+    return [w.encode() for w in textmod.words(text)]
+
+
+def _significant(words: list[bytes]) -> list[bytes]:
+    """`textmod.significant_words` of these words: stopwords and bare numbers left out."""
+    return [w for w in words if w not in _STOPWORDS and not w.isdigit()]
 
 
 def _factored(pattern: str) -> str:
