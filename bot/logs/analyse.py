@@ -33,7 +33,7 @@ from bot.logs.diagnose import (
 )
 from bot.logs.formats import LogFormat, load_formats
 from bot.logs.model import LogEvent, LogReport, Secret, Session
-from bot.models import Match
+from bot.models import Entry, Match
 
 EVENT_CAP = 10_000
 SESSION_CAP = 500
@@ -201,6 +201,7 @@ class _Analyser:
             if entry_id.startswith("ftp/") and entry_id in kb.entries
         )
         self._backlog: _Backlog | None = None
+        self._replies_said: dict[tuple[int, str], tuple[Entry, str]] = {}
         self.last_line = 0
 
     # -- per chunk ---------------------------------------------------------------------
@@ -490,42 +491,46 @@ class _Analyser:
             state.probes_passed = list(state.probe_failures)
         state.count += 1
 
+    def _said(self, match: re.Match[str]) -> tuple[Entry, str]:
+        """A reply's entry and event text ("226 Transfer complete."), remembered by the
+        matched text: a big log says the same few things over and over."""
+        key = (id(match.re), match.group())
+        said = self._replies_said.get(key)
+        if said is None:
+            if len(self._replies_said) >= 4096:
+                self._replies_said.clear()
+            code = match["code"]
+            text = (_group(match, "text") or "").strip()
+            said = (self.kb.entries[f"ftp/{code}"], f"{code} {text}".strip()[:300])
+            self._replies_said[key] = said
+        return said
+
     def _plain_event(self, match: re.Match[str], line: int) -> LogEvent:
-        code = match["code"]
-        text = (match.groupdict().get("text") or "").strip()
-        entry = self.kb.entries[f"ftp/{code}"]
-        return LogEvent(
-            line,
-            entry.protocol,
-            entry.code,
-            entry.id,
-            f"{code} {text}".strip()[:300],
-            entry.title,
-            "n/a",
-        )
+        """The event a plain informational reply records (SessionState.plain)."""
+        entry, text = self._said(match)
+        return LogEvent(line, entry.protocol, entry.code, entry.id, text, entry.title, "n/a")
 
     def _plain(self, match: re.Match[str], line: int) -> None:
         """One plain informational reply, the lean way."""
-        code = match["code"]
-        text = (match.groupdict().get("text") or "").strip()
-        entry = self.kb.entries[f"ftp/{code}"]
-        self.state.plain(entry, line, f"{code} {text}".strip()[:300])
+        entry, text = self._said(match)
+        self.state.plain(entry, line, text)
 
     def _success_event(self, match: re.Match[str], line: int, command: str | None) -> LogEvent:
         """The event a success in a quiet session records (SessionState.note_success)."""
-        code = match["code"]
-        text = (match.groupdict().get("text") or "").strip()
-        entry = self.kb.entries[f"ftp/{code}"]
+        entry, text = self._said(match)
         return LogEvent(
             line,
             entry.protocol,
             entry.code,
             entry.id,
-            f"{code} {text}".strip()[:300],
+            text,
             entry.title,
             "n/a",
-            command=command,
-            outcome="success",
+            None,
+            command,
+            "",
+            "",
+            "success",
         )
 
     def _scan_error_lines(self, lines: list[tuple[int, str]]) -> list[tuple[int, Match]]:
@@ -580,7 +585,7 @@ class _Analyser:
 
     def _reply(self, line: int, match: re.Match[str]) -> None:
         code = match["code"]
-        text = (match.groupdict().get("text") or "").strip()
+        text = (_group(match, "text") or "").strip()
         separator = _separator(match)
         if self.open_reply is not None:
             if code == self.open_reply and separator == " ":
@@ -738,14 +743,19 @@ def _error_lines(chunk: str, newlines: list[int], handled: set[int]) -> list[tup
     return found
 
 
+def _group(match: re.Match[str], name: str) -> str | None:
+    """The named group's text; None when the pattern has no such group or it took no part."""
+    return match[name] if name in match.re.groupindex else None
+
+
 def _argument(match: re.Match[str]) -> str:
     """A command's argument."""
-    return (match.groupdict().get("arg") or "").strip()
+    return (_group(match, "arg") or "").strip()
 
 
 def _separator(match: re.Match[str]) -> str:
     """The character after a reply's code: "-" continues a multi-line reply."""
-    separator = match.groupdict().get("sep")
+    separator = _group(match, "sep")
     if separator is None:
         end = match.end("code")
         separator = match.string[end : end + 1]
