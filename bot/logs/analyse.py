@@ -214,9 +214,12 @@ class _Analyser:
         def line_of(position: int) -> int:
             return base + find_line(newlines, position)
 
-        def rows(matches: list[re.Match[str]]) -> list[int]:
-            """Lines of the matches, counted from 0 in this chunk."""
-            return list(map(find_line, repeat(newlines), map(_match_start, matches)))
+        rfind = chunk.rfind
+
+        def line_keys(matches: list[re.Match[str]]) -> list[int]:
+            """Where the line of each match begins, as the position of the newline before it
+            (-1 on the first line): a key for the line that is quicker to find than its number."""
+            return list(map(rfind, repeat("\n"), repeat(0), map(_match_start, matches)))
 
         # Past the report's event cap, commands, plain informational replies and successes
         # in quiet sessions are not handled one by one: they are replayed in bulk before each
@@ -257,53 +260,53 @@ class _Analyser:
             info = (entry_id, outcome, variant)
             messages += [(m, info) for m in pattern.finditer(chunk)]
 
-        start_rows = rows(starts)
+        start_keys = line_keys(starts)
         hits: list[_HitTuple] = [
-            (row, _START, m.start(), i, m, None)
-            for i, (row, m) in enumerate(zip(start_rows, starts, strict=True))
+            (key, _START, m.start(), i, m, None)
+            for i, (key, m) in enumerate(zip(start_keys, starts, strict=True))
         ]
-        message_rows = rows([m for m, _ in messages])
+        message_keys = line_keys([m for m, _ in messages])
         hits += [
-            (row, _MESSAGE, m.start(), i, m, info)
-            for i, (row, (m, info)) in enumerate(zip(message_rows, messages, strict=True))
+            (key, _MESSAGE, m.start(), i, m, info)
+            for i, (key, (m, info)) in enumerate(zip(message_keys, messages, strict=True))
         ]
         successes: list[re.Match[str]] = []
-        handled = set(start_rows)
-        handled.update(message_rows)
+        handled = set(start_keys)
+        handled.update(message_keys)
         if quiet:
             # A success stays a hit when it closes or opens a multi-line reply, or when
             # a session start or a message shares its line (they are handled before it).
             successes = [m for _, m in quiet]
-            quiet_rows = rows(successes)
+            quiet_keys = line_keys(successes)
             if rules.reply_separators:
                 separators = [_separator(m) for m in successes]
             else:
                 separators = [chunk[end : end + 1] for end in map(_CODE_END, successes)]
-            if separators.count(" ") != len(separators) or not handled.isdisjoint(quiet_rows):
+            if separators.count(" ") != len(separators) or not handled.isdisjoint(quiet_keys):
                 successes = []
-                for row, separator, (i, m) in zip(quiet_rows, separators, quiet, strict=True):
-                    if separator != " " or row in handled:
+                for key, separator, (i, m) in zip(quiet_keys, separators, quiet, strict=True):
+                    if separator != " " or key in handled:
                         replies.append((i, m))
                     else:
                         successes.append(m)
             if len(rules.replies) > 1:
                 successes.sort(key=_match_start)
-            handled.update(quiet_rows)
+            handled.update(quiet_keys)
         reply_matches = [m for _, m in replies]
-        reply_rows = rows(reply_matches)
+        reply_keys = line_keys(reply_matches)
         hits += [
-            (row, _REPLY, m.start(), i, m, None)
-            for row, (i, m) in zip(reply_rows, replies, strict=True)
+            (key, _REPLY, m.start(), i, m, None)
+            for key, (i, m) in zip(reply_keys, replies, strict=True)
         ]
-        handled.update(reply_rows)
-        command_rows = rows(commands)
-        handled.update(command_rows)
+        handled.update(reply_keys)
+        command_keys = line_keys(commands)
+        handled.update(command_keys)
         if bulk:
             if len(rules.commands) > 1:
                 commands.sort(key=_match_start)
             if len(rules.replies) > 1:
                 plain.sort(key=_match_start)
-            handled.update(rows(plain))
+            handled.update(line_keys(plain))
             try:
                 verbs = list(map(str.upper, map(_COMMAND_GROUP, commands)))
             except TypeError:  # a command pattern whose verb group may not take part
@@ -320,39 +323,39 @@ class _Analyser:
             )
         else:
             hits += [
-                (row, _COMMAND, m.start(), i, m, None)
-                for i, (row, m) in enumerate(zip(command_rows, commands, strict=True))
+                (key, _COMMAND, m.start(), i, m, None)
+                for i, (key, m) in enumerate(zip(command_keys, commands, strict=True))
             ]
         for pattern in rules.ignores:
-            handled.update(rows(list(pattern.finditer(chunk))))
+            handled.update(line_keys(list(pattern.finditer(chunk))))
         self._note_addresses(chunk, starts, reply_matches, line_of)
         scanned = self._scan_error_lines(_error_lines(chunk, newlines, handled))
         hits += [
-            (find_line(newlines, position), _SCANNED, position, i, None, match)
+            (rfind("\n", 0, position), _SCANNED, position, i, None, match)
             for i, (position, match) in enumerate(scanned)
         ]
         self._find_secrets(chunk, line_of)
         hits.sort()
-        for row, order, position, _, match, extra in hits:
+        for _, order, position, _, match, extra in hits:
             if bulk:
                 self._replay(position)
+            line = base + find_line(newlines, position)
             if order == _REPLY:
-                self._reply(base + row, match)  # type: ignore[arg-type]
+                self._reply(line, match)  # type: ignore[arg-type]
             elif order == _START:
-                self._new_session(base + row)
+                self._new_session(line)
             elif order == _COMMAND:
-                self._command(match, base + row)  # type: ignore[arg-type]
+                self._command(match, line)  # type: ignore[arg-type]
             elif order == _MESSAGE:
                 entry_id, outcome, variant = extra  # type: ignore[misc]
                 self._flush_pending()
                 # A server line that only describes a reply ("FAIL LOGIN") waits: when the
                 # reply itself follows, the reply is the event.
-                line = base + row
                 self.pending = (line, entry_id, _whole_line(match), variant, outcome)  # type: ignore[arg-type]
             else:
                 scanned_match: Match = extra  # type: ignore[assignment]
                 self._event(
-                    base + row,
+                    line,
                     scanned_match.id,
                     scanned_match.evidence,
                     variant=scanned_match.variant,
@@ -717,11 +720,11 @@ def plain_ids(kb: KnowledgeBase) -> frozenset[str]:
 
 def _error_lines(chunk: str, newlines: list[int], handled: set[int]) -> list[tuple[int, str]]:
     """(start, text) of each line with an error word that no format rule has handled
-    (`handled` holds lines counted from 0 in the chunk).
+    (`handled` holds the position of the newline before each handled line, -1 for the first).
 
     Only the lines no rule understood are searched, joined into one text for one pass.
     """
-    left = [row for row in range(len(newlines) + 1) if row not in handled]
+    left = [row for row, key in enumerate([-1, *newlines]) if key not in handled]
     if not left:
         return []
     ends = [*newlines, len(chunk)]
