@@ -49,7 +49,7 @@ _SFTP_STATUS = re.compile(
 _ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
 _HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
-_SPELLING_TRIGGERS = frozenset(w.encode() for w in textmod.SPELLING_TRIGGERS)
+_SPELLING_TRIGGERS = textmod.SPELLING_TRIGGERS_BYTES
 _CONTROLS = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS = frozenset(b"not no ok okay server file files user error failed".split())
@@ -556,13 +556,16 @@ class Detector:
             if kinds & _SPECIAL:
                 self._special_forms(msg)
             if kinds & _PHRASE:
-                if (
-                    part.isascii()
-                    and _SPELLING_TRIGGERS.isdisjoint(words)
-                    and not (controls and _CONTROLS.search(part))
-                ):
-                    # These raw words are the message's words as phrases compare them.
-                    self._match_phrases(msg, words)
+                spelled: list[bytes] | None = None
+                if part.isascii() and not (controls and _CONTROLS.search(part)):
+                    # These raw words are the message's words as `textmod.words` gives them,
+                    # once the spelling rules they trigger are applied.
+                    if _SPELLING_TRIGGERS.isdisjoint(words):
+                        spelled = words
+                    else:
+                        spelled = textmod.respelled_bytes(words)
+                if spelled is not None:
+                    self._match_phrases(msg, spelled)
                 elif self._phrase_possible(words, hits):
                     words = [w.encode() for w in textmod.words(msg.lower)]
                     self._match_phrases(msg, words)
@@ -899,8 +902,12 @@ def _words_of(text: str) -> list[bytes]:
     if text.isascii():
         raw = text.lower().encode("ascii")
         words = raw.translate(textmod.WORD_BYTES_TABLE, b"'").split()
-        if _SPELLING_TRIGGERS.isdisjoint(words) and not _CONTROLS.search(raw):
-            return words
+        if not _CONTROLS.search(raw):
+            if _SPELLING_TRIGGERS.isdisjoint(words):
+                return words
+            spelled = textmod.respelled_bytes(words)
+            if spelled is not None:
+                return spelled
     return [w.encode() for w in textmod.words(text)]
 
 

@@ -10,6 +10,7 @@ Two forms matter:
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _SLACK_LINK = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
@@ -134,6 +135,76 @@ STOPWORDS = frozenset(
 )
 
 
+# The same rules word by word, for text whose words are what regex word boundaries see (ASCII):
+# a word one rule respells on its own ("dont", "timeout", "dirs"), with that rule's index, and
+# the pairs of neighbouring words that a rule may join or respell ("log in", "file name").
+_ONE_WORD: dict[str, tuple[int, tuple[str, ...]]] = {}
+for _word in _SPELLINGS[0][2].split():
+    _ONE_WORD[_word] = (0, ({"ca": "can", "wo": "will"}.get(_word[:-2], _word[:-2]), "not"))
+_ONE_WORD["cannot"] = (1, ("can", "not"))
+for _word in ("timeout", "timeouts", "timesout", "timesouts", "timedout", "timedouts"):
+    _ONE_WORD[_word] = (4, ("timed", "out"))
+for _index, _group, _repl in (
+    (5, "login logon signin", "login"),
+    (9, "dir dirs", "directory"),
+    (10, "folder folders", "directory"),
+    (11, "conn", "connection"),
+    (12, "passwd", "password"),
+    (13, "pwd", "password"),
+    (14, "perm perms", "permission"),
+):
+    for _word in _group.split():
+        _ONE_WORD[_word] = (_index, (_repl,))
+_WORD_PAIRS = frozenset(
+    [("wo", "not"), ("ca", "not"), ("timing", "out"), ("log", "in"), ("log", "on")]
+    + [(t, o) for t in ("time", "times", "timed") for o in ("out", "outs")]
+    + [("sign", "in"), ("user", "name"), ("file", "name"), ("host", "name")]
+)
+
+
+def respelled(found: list[str]) -> list[str] | None:
+    """The words `found` (of an ASCII text, apostrophes dropped) with the spelling rules they
+    trigger applied word by word, as `words` would give them; None when two neighbouring
+    words may be one rule's pair ("log in"), which only the rules' regexes can tell."""
+    if not _WORD_PAIRS.isdisjoint(itertools.pairwise(found)):
+        return None
+    out: list[str] = []
+    rules = {rule for word in SPELLING_TRIGGERS.intersection(found) for rule in _TRIGGERS[word]}
+    for word in found:
+        spelling = _ONE_WORD.get(word)
+        if spelling is not None and spelling[0] in rules:
+            out.extend(spelling[1])
+        else:
+            out.append(word)
+    return out
+
+
+_ONE_WORD_BYTES = {
+    k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()
+}
+_WORD_PAIRS_BYTES = frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS)
+_TRIGGERS_BYTES = {k.encode(): v for k, v in _TRIGGERS.items()}
+SPELLING_TRIGGERS_BYTES = frozenset(_TRIGGERS_BYTES)
+
+
+def respelled_bytes(found: list[bytes]) -> list[bytes] | None:
+    """`respelled` for words as bytes."""
+    if not _WORD_PAIRS_BYTES.isdisjoint(itertools.pairwise(found)):
+        return None
+    out: list[bytes] = []
+    triggers = _TRIGGERS_BYTES
+    rules = {
+        rule for word in SPELLING_TRIGGERS_BYTES.intersection(found) for rule in triggers[word]
+    }
+    for word in found:
+        spelling = _ONE_WORD_BYTES.get(word)
+        if spelling is not None and spelling[0] in rules:
+            out.extend(spelling[1])
+        else:
+            out.append(word)
+    return out
+
+
 def _respell(lowered: str, found: list[str]) -> str:
     """Apply the spelling rules that the words `found` in `lowered` trigger."""
     rules: set[int] = set()
@@ -157,6 +228,10 @@ def words(text: str) -> list[str]:
     found = _WORD.findall(lowered)
     if SPELLING_TRIGGERS.isdisjoint(found):
         return found  # nothing to respell: the words as they stand
+    if lowered.isascii():
+        spelled = respelled(found)
+        if spelled is not None:
+            return spelled
     return _WORD.findall(_respell(lowered, found))
 
 
