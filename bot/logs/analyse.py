@@ -431,14 +431,16 @@ class _Analyser:
                 if not FALLBACKS.issuperset(data):
                     state.forgive_fallbacks()
             last = commands[c_end - 1]
-            state.last_command = window[-1]
-            state.last_command_line = line_of(last.start())
-            state.last_argument = _argument(last)
+            line, argument = line_of(last.start()), _argument(last)
+            state.last_command, state.last_command_line = window[-1], line
+            state.last_argument = argument
             for index in range(c_end - 1, c - 1, -1):
                 if verbs[index] not in _NOT_OPERATIONS:
-                    match = commands[index]
-                    state.operation_line = line_of(match.start())
-                    state.operation = f"{verbs[index]} {_argument(match)}".strip()
+                    if index != c_end - 1:
+                        match = commands[index]
+                        line, argument = line_of(match.start()), _argument(match)
+                    state.operation_line = line
+                    state.operation = f"{verbs[index]} {argument}".strip()
                     break
         if p == p_end and s == s_end:
             return

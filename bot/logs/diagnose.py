@@ -126,18 +126,18 @@ class SessionState:
                 outcome = "error"
         command = self.last_command if entry.protocol in ("ftp", "sftp") else None
         event = LogEvent(
-            line=line,
-            protocol=entry.protocol,
-            code=entry.code,
-            id=entry.id,
-            text=text,
-            title=chosen.title if chosen else entry.title,
-            retry=retry,
-            variant=variant,
-            command=command,
-            argument=self.last_argument if command else "",
-            operation=self.operation,
-            outcome=outcome,
+            line,
+            entry.protocol,
+            entry.code,
+            entry.id,
+            text,
+            chosen.title if chosen else entry.title,
+            retry,
+            variant,
+            command,
+            self.last_argument if command else "",
+            self.operation,
+            outcome,
         )
         previous = self.last_event
         if previous is not None and previous.id == event.id and previous.line == line:
