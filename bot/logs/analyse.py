@@ -57,11 +57,15 @@ _PROMPT_HINTS = ("$ ", "# ", "% ", "> ", "PS ")
 # Lines that may hold an error in words (no code): worth a look by the chat scanner.
 # Searched in lower-cased text without anchors, so the engine's literal scan does the work;
 # the line around a hit is cut out afterwards.
+# (refused|reset|timed? ?out|denied|unable|cannot|can't|couldn't|could not|fail|error|
+# exception|unreachable|no route|not known|resolve|certificate|handshake|host key|
+# identification|negotiate|wrong version|protocol version|forcibly|aborted|broken pipe|eof|
+# closed by), by first letter: the engine tries one branch per letter at each position.
 _ERROR_WORDS = re.compile(
-    r"refused|reset|timed? ?out|denied|unable|cannot|can't|couldn't|could not|fail|error|"
-    r"exception|unreachable|no route|not known|resolve|certificate|handshake|host key|"
-    r"identification|negotiate|wrong version|protocol version|forcibly|aborted|broken pipe|"
-    r"eof|closed by"
+    r"a(?:borted)|b(?:roken pipe)|c(?:annot|an't|ouldn't|ould not|ertificate|losed by)|"
+    r"d(?:enied)|e(?:rror|xception|of)|f(?:ail|orcibly)|h(?:andshake|ost key)|"
+    r"i(?:dentification)|n(?:o route|ot known|egotiate)|p(?:rotocol version)|"
+    r"r(?:efused|eset|esolve)|t(?:imed? ?out)|u(?:nable|nreachable)|w(?:rong version)"
 )
 _CONTINUATION = "-"
 _IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
@@ -128,6 +132,7 @@ _NEWLINE = re.compile("\n")
 _match_start = re.Match.start
 _COMMAND_GROUP = itemgetter("command")
 _CODE_END = methodcaller("end", "code")
+_ONE_MORE = (1).__add__
 
 
 @dataclass(slots=True)
@@ -559,10 +564,15 @@ class _Analyser:
         """Remember the addresses a 227 will be judged by: those on session-start lines, and
         a 227's own address when the text before it in this chunk already shows it."""
         known = self.state.addresses
-        for match in starts:
-            for address in _IPV4.findall(_whole_line(match)):
+        if starts:
+            # The start lines joined, for one pass: no address spans a newline.
+            lines = list(map(_whole_line, starts))
+            offsets = list(accumulate(map(_ONE_MORE, map(len, lines)), initial=0))
+            for found in _IPV4.finditer("\n".join(lines)):
+                address = found.group()
                 if address not in known:
-                    known[address] = line_of(match.start())
+                    index = bisect.bisect_right(offsets, found.start()) - 1
+                    known[address] = line_of(starts[index].start())
         for match in replies:
             if match["code"] != "227":
                 continue

@@ -64,9 +64,18 @@ class Found:
 def _is_secret(kind: str, value: str) -> bool:
     if kind == "private-key":
         return True
-    if not value or _MASKED.match(value):
-        return False
-    return not (kind == "password" and _ANONYMOUS.match(value))
+    known = _VERDICTS.get((kind, value))
+    if known is not None:
+        return known  # a log repeats its masked values ("PASS <password>") on every login
+    if len(_VERDICTS) >= 1024:
+        _VERDICTS.clear()
+    verdict = _VERDICTS[kind, value] = not (
+        not value or _MASKED.match(value) or (kind == "password" and _ANONYMOUS.match(value))
+    )
+    return verdict
+
+
+_VERDICTS: dict[tuple[str, str], bool] = {}
 
 
 def _any_at(text: str, marks: str, test: Callable[[int], bool]) -> bool:
