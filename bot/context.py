@@ -192,12 +192,12 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
         return None
     if line_start == 0 and line_end == len(text) and _SOLE.match(text):
         return NumberContext(0.9, True, "", False)
+    if _is_plural_noun(after):
+        return None
     ask_after = _ASK_AFTER.match(after) is not None
     ask_before = _ASK_BEFORE_BACK.match(backwards) is not None
     asked = ask_before and ask_after
     ask_before = asked or (ask_before and bool(_ASKING_WORDS.search(after)))
-    if _is_plural_noun(after):
-        return None
     asked = asked or (ask_after and "?" in after[:40] and len(after) < 40)
     reply_text = ""
     reply_line = False

@@ -9,6 +9,7 @@ costs almost nothing.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -498,8 +499,9 @@ class Detector:
         `informational=True` keeps success and intermediate codes that were not asked about
         (a person looking a code up always wants it; a channel only when asked).
         """
-        prepared = [textmod.prepare(m[:MAX_MESSAGE_CHARS].replace("\x00", " ")) for m in messages]
-        joined = "\x00".join(prepared)
+        prepared, joined = textmod.prepare_joined(
+            [m[:MAX_MESSAGE_CHARS].replace("\x00", " ") for m in messages]
+        )
         lower = joined.lower()
         if len(lower) != len(joined):  # a few Unicode letters change length when lowered
             return [self._scan_batch([p], threshold, informational)[0] for p in prepared]
@@ -516,9 +518,8 @@ class Detector:
         if joined is None or lower is None:
             joined = "\x00".join(prepared)
             lower = joined.lower()
-        starts = [0]
-        for message in prepared[:-1]:
-            starts.append(starts[-1] + len(message) + 1)
+        # Where each message starts in the joined text (one NUL after each).
+        starts = list(itertools.accumulate(map(len, prepared), lambda at, n: at + n + 1, initial=0))
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         def msg_of(index: int) -> _Msg:
@@ -544,10 +545,10 @@ class Detector:
         gate_keys, gate = self.gate_keys, self.gate
         for index, part in enumerate(data.split(b"\x00")):
             words = part.split()
-            if gate_keys.isdisjoint(words):
+            hits = gate_keys.intersection(words)
+            if not hits:
                 continue
             kinds = 0
-            hits = gate_keys.intersection(words)
             for word in hits:
                 kinds |= gate[word]
             msg = msg_of(index)
@@ -825,7 +826,10 @@ class Detector:
                 if probe not in probes:
                     probes.append(probe)
         fits = self.variant_any[cand.id]
-        if not any(fits.search(probe) for probe in probes):
+        if len(probes) == 1:
+            if fits.search(probes[0]) is None:
+                return
+        elif not any(fits.search(probe) for probe in probes):
             return
         for pattern, key in patterns:
             if any(pattern.search(probe) for probe in probes):

@@ -58,6 +58,27 @@ def prepare(text: str) -> str:
     return text if text.isascii() else text.translate(_QUOTES)
 
 
+def prepare_joined(texts: list[str]) -> tuple[list[str], str]:
+    """`prepare` for each of `texts` (which hold no NUL), and the results joined by NULs:
+    the replacements run once over the whole batch unless a text holds a Slack link."""
+    joined = "\x00".join(texts)
+    if "<" in joined and _LINK_START.search(joined):
+        texts = [
+            _SLACK_LINK.sub(_unwrap_link, t) if "<" in t and _LINK_START.search(t) else t
+            for t in texts
+        ]
+        joined = "\x00".join(texts)
+    if "&" in joined:
+        joined = joined.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    if "`" in joined:
+        joined = joined.replace("`", " ")
+    prepared = joined.split("\x00") if texts else []
+    if not joined.isascii():  # translating is slow per character: only the texts that need it
+        prepared = [t if t.isascii() else t.translate(_QUOTES) for t in prepared]
+        joined = "\x00".join(prepared)
+    return prepared, joined
+
+
 # Word forms that people write several ways, mapped to one spelling before words are compared;
 # each rule runs only when one of its trigger words is in the message.
 _SPELLINGS: list[tuple[str, str, str]] = [
