@@ -53,14 +53,13 @@ _SHELL_START = re.compile(
     r"python3?|winscp(?:\.com)?|psftp|pftp|nc|telnet|openssl)\b",
     re.MULTILINE,
 )
-_PROMPT_HINTS = ("$ ", "# ", "% ", "> ", "PS ")
 # Lines that may hold an error in words (no code): worth a look by the chat scanner.
-# Searched in lower-cased text without anchors, so the engine's literal scan does the work;
-# the line around a hit is cut out afterwards.
-# (refused|reset|timed? ?out|denied|unable|cannot|can't|couldn't|could not|fail|error|
-# exception|unreachable|no route|not known|resolve|certificate|handshake|host key|
-# identification|negotiate|wrong version|protocol version|forcibly|aborted|broken pipe|eof|
-# closed by), by first letter: the engine tries one branch per letter at each position.
+# Searched in the lower-cased text of the lines no rule understood; the line around a hit is
+# cut out afterwards. The words (refused, reset, timed out, denied, unable, cannot, can't,
+# couldn't, could not, fail, error, exception, unreachable, no route, not known, resolve,
+# certificate, handshake, host key, identification, negotiate, wrong version, protocol
+# version, forcibly, aborted, broken pipe, eof, closed by) are grouped by first letter: the
+# engine tries one branch per letter at each position instead of one per word.
 _ERROR_WORDS = re.compile(
     r"a(?:borted)|b(?:roken pipe)|c(?:annot|an't|ouldn't|ould not|ertificate|losed by)|"
     r"d(?:enied)|e(?:rror|xception|of)|f(?:ail|orcibly)|h(?:andshake|ost key)|"
@@ -276,6 +275,9 @@ class _Analyser:
             for i, (key, (m, info)) in enumerate(zip(message_keys, messages, strict=True))
         ]
         successes: list[re.Match[str]] = []
+        # Lines a rule understood, session starts included (a shell prompt's
+        # "--connect-timeout" is an option, not an error), are not scanned again for error
+        # words.
         handled = set(start_keys)
         handled.update(message_keys)
         if quiet:
