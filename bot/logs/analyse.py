@@ -343,9 +343,12 @@ class _Analyser:
         ]
         self._find_secrets(chunk, line_of)
         hits.sort()
+        past_cap = len(self.sessions) >= SESSION_CAP
         for _, order, position, _, match, extra in hits:
             if bulk:
-                self._replay(position)
+                # Before a session start past the session cap, what the ending session's
+                # state would keep is made only if that session is ever diagnosed.
+                self._replay(position, later=order == _START and past_cap)
             line = base + find_line(newlines, position)
             if order == _REPLY:
                 self._reply(line, match)  # type: ignore[arg-type]
@@ -373,7 +376,7 @@ class _Analyser:
         self.line_offset += len(newlines)
         self.last_line = self.line_offset + (0 if chunk.endswith("\n") else 1)
 
-    def _replay(self, position: int) -> None:
+    def _replay(self, position: int, *, later: bool = False) -> None:
         """Feed the state the backlog that stands before `position`.
 
         One by one while a line waits to be matched with its reply, a multi-line reply is
@@ -414,16 +417,39 @@ class _Analyser:
                 backlog.p = p + 1
                 self.events_total += 1
                 self._plain(match, backlog.line_of(next_p))
-        self._replay_bulk(c_end, p_end, s_end)
-
-    def _replay_bulk(self, c_end: int, p_end: int, s_end: int) -> None:
-        """Replay the backlog up to these indexes at once (no pending line, no open reply,
-        and no success unless the session is quiet): what matters is what the state keeps."""
-        backlog = self._backlog
-        assert backlog is not None
-        state = self.state
-        c, p, s = backlog.c, backlog.p, backlog.s
         backlog.c, backlog.p, backlog.s = c_end, p_end, s_end
+        self.events_total += (p_end - p) + (s_end - s)
+        state = self.state
+        span = (backlog, c, c_end, p, p_end, s, s_end)
+        if later and self.pending is None and (state.count or p < p_end or s < s_end):
+            # The session ends here: whether it failed is all that is needed now.
+            if p < p_end or s < s_end:
+                state.count += 1
+            if not FALLBACKS.issuperset(
+                verb for verb in backlog.verbs[c:c_end] if verb in _DATA_COMMANDS
+            ):
+                state.forgive_fallbacks()
+            if s < s_end or any(
+                backlog.plain[index]["code"] not in _CLOSING_CODES for index in range(p, p_end)
+            ):
+                state.probes_passed = list(state.probe_failures)
+            state.replay_later = span
+        else:
+            self._replay_bulk(state, span)
+
+    def _settle(self, state: SessionState) -> None:
+        """Make what a session's state keeps of a replay put off at its end."""
+        if state.replay_later is not None:
+            span, state.replay_later = state.replay_later, None
+            self._replay_bulk(state, span)  # type: ignore[arg-type]
+
+    def _replay_bulk(
+        self, state: SessionState, span: tuple[_Backlog, int, int, int, int, int, int]
+    ) -> None:
+        """Replay a window of the backlog onto `state` at once (no pending line, no open
+        reply, and no success unless the session is quiet): what matters is what the state
+        keeps. The window's events are already counted."""
+        backlog, c, c_end, p, p_end, s, s_end = span
         line_of = backlog.line_of
         commands = backlog.commands
         # Commands: the last one is what a reply answers; the last that begins an operation
@@ -451,7 +477,6 @@ class _Analyser:
                     break
         if p == p_end and s == s_end:
             return
-        self.events_total += (p_end - p) + (s_end - s)
         # Successes (quiet session): the last transfer or file-action success and the last
         # login are kept, each with the command it answers.
         last_success: LogEvent | None = None
@@ -695,11 +720,13 @@ class _Analyser:
     def finish(self, name: str, formats: list[str]) -> LogReport:
         self._flush_pending()
         if self.last_failed_state is not None:
+            self._settle(self.last_failed_state)
             self.last_failed = self.last_failed_state.close()
         self.state.last_line = max(self.state.first_line, self.last_line)
         if self.state.has_events() or not self.sessions_total:
             self._keep(self.state.close())
         if self.last_session is None and self.last_quiet is not None:
+            self._settle(self.last_quiet)
             self.last_session = self.last_quiet.close()
         chosen = self.last_failed or self.last_session
         diagnosis = chosen.diagnosis if chosen else None

@@ -76,6 +76,9 @@ class SessionState:
     last_event: LogEvent | None = None
     last_progress: LogEvent | None = None  # the last event that is not the closing 221
     count: int = 0
+    # Log lines replayed in bulk whose events are made only if the session is diagnosed
+    # (bot.logs.analyse); what decides whether it failed is applied already.
+    replay_later: tuple[object, ...] | None = None
 
     def has_events(self) -> bool:
         return self.count > 0
