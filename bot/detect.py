@@ -9,6 +9,7 @@ costs almost nothing.
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import re
 import tomllib
@@ -499,13 +500,21 @@ class Detector:
         `informational=True` keeps success and intermediate codes that were not asked about
         (a person looking a code up always wants it; a channel only when asked).
         """
-        prepared, joined = textmod.prepare_joined(
-            [m[:MAX_MESSAGE_CHARS].replace("\x00", " ") for m in messages]
-        )
-        lower = joined.lower()
-        if len(lower) != len(joined):  # a few Unicode letters change length when lowered
-            return [self._scan_batch([p], threshold, informational)[0] for p in prepared]
-        return self._scan_batch(prepared, threshold, informational, joined, lower)
+        # A scan makes no reference cycles: what it drops is freed at once, and the collector,
+        # which would walk every object of the knowledge base, has nothing to find.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            prepared, joined = textmod.prepare_joined(
+                [m[:MAX_MESSAGE_CHARS].replace("\x00", " ") for m in messages]
+            )
+            lower = joined.lower()
+            if len(lower) != len(joined):  # a few Unicode letters change length when lowered
+                return [self._scan_batch([p], threshold, informational)[0] for p in prepared]
+            return self._scan_batch(prepared, threshold, informational, joined, lower)
+        finally:
+            if collecting:
+                gc.enable()
 
     def _scan_batch(
         self,
@@ -939,7 +948,12 @@ def _places(where: dict[bytes, list[int]], order: tuple[bytes, ...], anchor: byt
     places = []
     for word in order:
         seen = where[word]
-        places.append(seen[0] if len(seen) == 1 else min(seen, key=lambda i: abs(i - pivot)))
+        place = seen[0]
+        if len(seen) > 1:  # the nearest to the anchor; of two as near, the first
+            for i in seen:
+                if abs(i - pivot) < abs(place - pivot):
+                    place = i
+        places.append(place)
     return places
 
 
