@@ -286,6 +286,8 @@ class _Msg:
         """Whether the fact with this bit holds for the message (`_FTP`, `_QUESTION_BIT` ...)."""
         known = self.known
         if known < 0:
+            if bit == _QUESTION_BIT and "?" in self.lower:
+                return True  # a question mark says it without reading the words
             known = self._read_words()
         if known & bit:
             return (self.holds & bit) != 0
