@@ -323,9 +323,10 @@ class _Analyser:
                 verbs,
                 plain,
                 successes,
-                list(map(_match_start, commands)),
-                list(map(_match_start, plain)),
-                list(map(_match_start, successes)),
+                # Each list of positions ends with one past the chunk: a window never reaches it.
+                [*map(_match_start, commands), len(chunk) + 2],
+                [*map(_match_start, plain), len(chunk) + 2],
+                [*map(_match_start, successes), len(chunk) + 2],
                 line_of,
             )
         else:
@@ -387,6 +388,12 @@ class _Analyser:
         if backlog is None:
             return
         command_at, plain_at, success_at = backlog.command_at, backlog.plain_at, backlog.success_at
+        if (
+            command_at[backlog.c] >= position
+            and plain_at[backlog.p] >= position
+            and success_at[backlog.s] >= position
+        ):
+            return  # nothing stands before it
         c_end = bisect.bisect_left(command_at, position, backlog.c)
         p_end = bisect.bisect_left(plain_at, position, backlog.p)
         s_end = bisect.bisect_left(success_at, position, backlog.s)
