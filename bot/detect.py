@@ -52,6 +52,7 @@ _ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
 _HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
 _SPELLING_TRIGGERS = textmod.SPELLING_TRIGGERS_BYTES
+_PLUS_ONE = (1).__add__
 _CONTROLS = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS = frozenset(b"not no ok okay server file files user error failed".split())
@@ -507,9 +508,12 @@ class Detector:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            prepared, joined = textmod.prepare_joined(
-                [m[:MAX_MESSAGE_CHARS].replace("\x00", " ") for m in messages]
-            )
+            texts = list(messages)
+            if texts and max(map(len, texts)) > MAX_MESSAGE_CHARS:
+                texts = [m[:MAX_MESSAGE_CHARS] for m in texts]
+            if "\x00".join(texts).count("\x00") > len(texts) - 1:  # NUL separates messages
+                texts = [m.replace("\x00", " ") for m in texts]
+            prepared, joined = textmod.prepare_joined(texts)
             lower = joined.lower()
             if len(lower) != len(joined):  # a few Unicode letters change length when lowered
                 return [self._scan_batch([p], threshold, informational)[0] for p in prepared]
@@ -530,7 +534,7 @@ class Detector:
             joined = "\x00".join(prepared)
             lower = joined.lower()
         # Where each message starts in the joined text (one NUL after each).
-        starts = list(itertools.accumulate(map(len, prepared), lambda at, n: at + n + 1, initial=0))
+        starts = list(itertools.accumulate(map(_PLUS_ONE, map(len, prepared)), initial=0))
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         def msg_of(index: int) -> _Msg:
