@@ -7,6 +7,7 @@ Bolt's own `app.start()` is a development server and is not used.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from bot.state import Store, retention
 
 if TYPE_CHECKING:
     from slack_bolt import App
+
+    from bot.dispatch import Dispatcher
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -62,6 +65,21 @@ def start_housekeeping(store: Store, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM (what a container runtime or systemd sends) into a clean shutdown."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _dispatcher(settings: Settings) -> Dispatcher:
+    from bot.dispatch import ProcessDispatcher
+
+    return ProcessDispatcher(settings, settings.workers)
+
+
 def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str], None]) -> None:
     """Run HTTP mode until interrupted."""
     import waitress
@@ -69,10 +87,12 @@ def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str
     from bot import render
     from bot.app import build_app
 
+    stop_on_sigterm()
     store = Store()
     stop = threading.Event()
     start_housekeeping(store, stop)
-    app = build_app(settings, store)
+    dispatcher = _dispatcher(settings)
+    app = build_app(settings, dispatcher)
     server = waitress.create_server(
         wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="ftpcode"
     )
@@ -82,6 +102,7 @@ def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str
     finally:
         stop.set()
         server.close()
+        dispatcher.close()
         store.close()
 
 
@@ -92,10 +113,12 @@ def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> No
     from bot import render
     from bot.app import build_app
 
+    stop_on_sigterm()
     store = Store()
     stop = threading.Event()
     start_housekeeping(store, stop)
-    app = build_app(settings, store)
+    dispatcher = _dispatcher(settings)
+    app = build_app(settings, dispatcher)
     handler = SocketModeHandler(app, settings.app_token)
     try:
         handler.connect()  # type: ignore[no-untyped-call]
@@ -104,4 +127,5 @@ def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> No
     finally:
         stop.set()
         handler.close()  # type: ignore[no-untyped-call]
+        dispatcher.close()
         store.close()

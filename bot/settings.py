@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_COOLDOWN_SECONDS = 600.0
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+DEFAULT_WORKERS = 2
 
 
 class SettingsError(ValueError):
@@ -59,6 +60,8 @@ class Settings:
     allowed_bots: frozenset[str] = field(default_factory=frozenset)
     cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # Worker processes that do the answering (the serving process only acks and enqueues).
+    workers: int = DEFAULT_WORKERS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -75,6 +78,7 @@ class Settings:
             max_file_bytes=int(
                 _number(env, "FTPCODE_MAX_FILE_MB", DEFAULT_MAX_FILE_BYTES / 2**20, 0.001) * 2**20
             ),
+            workers=int(_number(env, "FTPCODE_WORKERS", DEFAULT_WORKERS, 1)),
         )
 
     @property

@@ -26,7 +26,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -220,6 +220,16 @@ class ThreadContext:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadState:
+    """Everything an auto-reply checks about a thread, read in one transaction."""
+
+    channel_muted: bool
+    thread_muted: bool
+    context: ThreadContext | None
+    answered: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class CodeCount:
     entry_id: str
     answers: int
@@ -283,6 +293,12 @@ def _engine_for(url: URL) -> tuple[Engine, bool]:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     return engine, False
+
+
+def _wrote_in(conn: Connection, stmt: _Insert) -> bool:
+    """Run an INSERT ... ON CONFLICT; whether it wrote a row (RETURNING, because drivers
+    need not report a row count for an INSERT: psycopg's is -1)."""
+    return conn.execute(stmt.returning(literal_column("1"))).first() is not None
 
 
 class Store:
@@ -359,10 +375,9 @@ class Store:
         return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     def _wrote(self, stmt: _Insert) -> bool:
-        """Run an INSERT ... ON CONFLICT; whether it wrote a row (RETURNING, because drivers
-        need not report a row count for an INSERT: psycopg's is -1)."""
+        """Run an INSERT ... ON CONFLICT in a transaction of its own; whether it wrote a row."""
         with self._begin() as conn:
-            return conn.execute(stmt.returning(literal_column("1"))).first() is not None
+            return _wrote_in(conn, stmt)
 
     def _insert_new(self, table: type[_Base], **values: Any) -> bool:
         """Insert a row; False, changing nothing, when its key exists already."""
@@ -388,26 +403,51 @@ class Store:
             _Claim, claim_key=_claim_key("message", channel, ts), claimed_at=self._now()
         )
 
+    def claim(self, event_id: str, channel: str, ts: str) -> bool:
+        """`claim_event` and `claim_message` in one transaction: True only for the first
+        caller of both (an empty `event_id` claims the message alone)."""
+        now = self._now()
+        with self._begin() as conn:
+            for key in ([_claim_key("event", event_id)] if event_id else []) + [
+                _claim_key("message", channel, ts)
+            ]:
+                stmt = self._insert(_Claim).values(claim_key=key, claimed_at=now)
+                if not _wrote_in(conn, stmt.on_conflict_do_nothing()):
+                    return False
+        return True
+
     # --- thread context ---
 
     def remember(self, channel: str, thread_ts: str, text: str, codes: Iterable[str]) -> None:
         """Record what the bot established in a thread: `text` replaces the summary (secrets
         masked, at most MAX_SUMMARY characters) and `codes` join those already answered."""
+        with self._begin() as conn:
+            self._note_thread(conn, channel, thread_ts, text, codes)
+
+    def record_answer(self, channel: str, thread_ts: str, text: str, codes: Sequence[str]) -> None:
+        """`remember` the answer and `note_answer` each of its codes, in one transaction."""
+        with self._begin() as conn:
+            self._note_thread(conn, channel, thread_ts, text, codes)
+            for code in dict.fromkeys(codes):
+                self._count_answer(conn, code, channel)
+
+    def _note_thread(
+        self, conn: Connection, channel: str, thread_ts: str, text: str, codes: Iterable[str]
+    ) -> None:
         now = self._now()
         summary = _storable(scrub_secrets(text))[:MAX_SUMMARY]
         thread = {"channel": channel, "thread_ts": thread_ts}
         note = self._insert(_ThreadNote).values(**thread, summary=summary, updated_at=now)
         new_codes = [{**thread, "code": code, "answered_at": now} for code in sorted(set(codes))]
-        with self._begin() as conn:
-            # The note first: a replica remembering the same thread waits for this one.
-            conn.execute(
-                note.on_conflict_do_update(
-                    index_elements=list(thread),
-                    set_={"summary": summary, "updated_at": now},
-                )
+        # The note first: a replica remembering the same thread waits for this one.
+        conn.execute(
+            note.on_conflict_do_update(
+                index_elements=list(thread),
+                set_={"summary": summary, "updated_at": now},
             )
-            if new_codes:
-                conn.execute(self._insert(_ThreadCode).on_conflict_do_nothing(), new_codes)
+        )
+        if new_codes:
+            conn.execute(self._insert(_ThreadCode).on_conflict_do_nothing(), new_codes)
 
     def context(self, channel: str, thread_ts: str) -> ThreadContext | None:
         """What the bot established in this thread, or None if nothing (or it was purged)."""
@@ -425,6 +465,38 @@ class Store:
                 .order_by(_ThreadCode.answered_at, _ThreadCode.code)
             ).scalars()
             return ThreadContext(channel, thread_ts, note[0], tuple(codes), note[1])
+
+    def thread_state(self, channel: str, thread_ts: str) -> ThreadState:
+        """The mutes, the context and the answered codes of a thread, in one transaction."""
+        now = self._now()
+        in_thread = (_ThreadCode.channel == channel, _ThreadCode.thread_ts == thread_ts)
+        with self._begin() as conn:
+            muted = conn.execute(
+                select(_ChannelMute.channel).where(
+                    _ChannelMute.channel == channel, _ChannelMute.muted_until > now
+                )
+            ).first()
+            thread_muted = conn.execute(
+                select(_ThreadMute.channel).where(
+                    _ThreadMute.channel == channel, _ThreadMute.thread_ts == thread_ts
+                )
+            ).first()
+            note = conn.execute(
+                select(_ThreadNote.summary, _ThreadNote.updated_at).where(
+                    _ThreadNote.channel == channel, _ThreadNote.thread_ts == thread_ts
+                )
+            ).first()
+            codes = list(
+                conn.execute(
+                    select(_ThreadCode.code)
+                    .where(*in_thread)
+                    .order_by(_ThreadCode.answered_at, _ThreadCode.code)
+                ).scalars()
+            )
+        context = (
+            ThreadContext(channel, thread_ts, note[0], tuple(codes), note[1]) if note else None
+        )
+        return ThreadState(muted is not None, thread_muted is not None, context, frozenset(codes))
 
     def codes_answered_in_thread(self, channel: str, thread_ts: str) -> set[str]:
         """The codes the bot has already answered in this thread."""
@@ -474,6 +546,23 @@ class Store:
             where=_Cooldown.reserved_at <= now - timedelta(seconds=seconds),
         )
         return self._wrote(reserve)
+
+    def reserve_cooldowns(self, channel: str, codes: Iterable[str], seconds: float) -> list[str]:
+        """`cooldown_ok` for several codes in one transaction: the codes whose slot this
+        caller reserved, in the order given."""
+        now = self._now()
+        reserved: list[str] = []
+        with self._begin() as conn:
+            for code in dict.fromkeys(codes):
+                stmt = self._insert(_Cooldown).values(channel=channel, code=code, reserved_at=now)
+                reserve = stmt.on_conflict_do_update(
+                    index_elements=["channel", "code"],
+                    set_={"reserved_at": stmt.excluded.reserved_at},
+                    where=_Cooldown.reserved_at <= now - timedelta(seconds=seconds),
+                )
+                if _wrote_in(conn, reserve):
+                    reserved.append(code)
+        return reserved
 
     def mute_channel(self, channel: str, until: datetime) -> None:
         """No auto-replies in `channel` before `until` (timezone-aware)."""
@@ -526,14 +615,17 @@ class Store:
 
     def note_answer(self, entry_id: str, channel: str) -> None:
         """Count one answer about `entry_id` in `channel`, for `top_codes`."""
+        with self._begin() as conn:
+            self._count_answer(conn, entry_id, channel)
+
+    def _count_answer(self, conn: Connection, entry_id: str, channel: str) -> None:
         key = {"entry_id": entry_id, "channel": channel, "day": self._now().date()}
         stmt = self._insert(_AnswerCount).values(**key, answers=1)
-        with self._begin() as conn:
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=list(key), set_={"answers": _AnswerCount.answers + 1}
-                )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(key), set_={"answers": _AnswerCount.answers + 1}
             )
+        )
 
     def top_codes(self, limit: int = 10) -> list[CodeCount]:
         """The entries answered most, most first (ties by id)."""

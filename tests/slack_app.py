@@ -6,12 +6,14 @@ obvious fakes; the bot's Web API calls go to a FakeSlack.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -46,7 +48,13 @@ class Response:
 class SlackApp:
     """The bot (`ftpcode serve --http`) on 127.0.0.1 with its Web API pointed at `api_url`."""
 
-    def __init__(self, api_url: str, db_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        db_path: Path,
+        env: dict[str, str] | None = None,
+        module: str = "bot",
+    ) -> None:
         self._env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
         self._env.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -61,11 +69,19 @@ class SlackApp:
         self.port = 0
         self._ids = itertools.count(1)
         self._process: subprocess.Popen[str] | None = None
+        self._drain: threading.Thread | None = None
+        # `bot` is the real app; bench.bare_app the load benchmark's bare Bolt app.
+        self._module = module
 
     def __enter__(self) -> SlackApp:
-        command = [sys.executable, "-m", "bot", "serve", "--http", "--port", "0"]
+        command = [sys.executable, "-m", self._module, "serve", "--http", "--port", "0"]
         self._process = subprocess.Popen(
-            command, cwd=ROOT, env=self._env, stderr=subprocess.PIPE, text=True
+            command,
+            cwd=ROOT,
+            env=self._env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its worker processes go with it
         )
         started = threading.Event()
 
@@ -79,22 +95,30 @@ class SlackApp:
                     started.set()
             started.set()
 
-        threading.Thread(target=drain, daemon=True).start()
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
         if not started.wait(60) or not self.port:
             self.__exit__()
             raise RuntimeError("the bot did not start:\n" + "\n".join(self.log[-20:]))
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
             try:
-                self._process.wait(10)
+                process.wait(15)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._process is not None and self._process.stderr is not None:
-            self._process.stderr.close()
+                process.kill()
+                process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
+        if self._drain is not None:
+            self._drain.join(10)
+        if process.stderr is not None:
+            process.stderr.close()
 
     @property
     def url(self) -> str:

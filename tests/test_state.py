@@ -527,3 +527,49 @@ def test_a_replica_survives_its_database_connections_being_dropped(
         assert killed == (True,)
         assert not s.claim_event("Ev1")
         assert s.claim_event("Ev2")
+
+
+# --- the one-transaction forms the Slack handlers use ---
+
+
+def test_claim_takes_event_and_message_together(store: Store) -> None:
+    """claim() is True once; a new event id for the same message is still refused."""
+    assert store.claim("Ev1", "C1", "1.1")
+    assert not store.claim("Ev1", "C1", "1.1")
+    assert not store.claim("Ev2", "C1", "1.1")
+    assert store.claim("", "C1", "1.2")
+
+
+def test_claim_races_have_one_winner_across_replicas(replicas: tuple[Store, Store]) -> None:
+    """Replicas racing to claim one message: exactly one wins."""
+    results = _race(replicas, lambda s: s.claim("EvRace", "CRACE", "9.9"))
+    assert results.count(True) == 1
+
+
+def test_thread_state_reads_mutes_context_and_codes(store: Store, clock: Clock) -> None:
+    """thread_state() reports the channel mute, the thread mute, the context and the codes."""
+    empty = store.thread_state("C1", "1.0")
+    assert not empty.channel_muted and not empty.thread_muted
+    assert empty.context is None and empty.answered == frozenset()
+    store.record_answer("C1", "1.0", "ftp/553 file name not allowed", ["ftp/553", "ftp/550"])
+    store.mute_thread("C1", "1.0")
+    store.mute_channel("C1", clock() + timedelta(hours=1))
+    state = store.thread_state("C1", "1.0")
+    assert state.channel_muted and state.thread_muted
+    assert state.context is not None and state.context.summary.startswith("ftp/553")
+    assert state.answered == {"ftp/553", "ftp/550"}
+
+
+def test_record_answer_counts_each_code_once(store: Store) -> None:
+    """record_answer() counts every code of the answer for the App Home, once each."""
+    store.record_answer("C1", "1.0", "two codes", ["ftp/553", "ftp/550", "ftp/553"])
+    counts = {row.entry_id: row.answers for row in store.top_codes()}
+    assert counts == {"ftp/553": 1, "ftp/550": 1}
+
+
+def test_reserve_cooldowns_grants_each_slot_once(store: Store, clock: Clock) -> None:
+    """Within the cooldown a code is reserved once; after it, again."""
+    assert store.reserve_cooldowns("C1", ["ftp/553", "ftp/550"], 600) == ["ftp/553", "ftp/550"]
+    assert store.reserve_cooldowns("C1", ["ftp/553", "ftp/421"], 600) == ["ftp/421"]
+    clock.advance(timedelta(seconds=601))
+    assert store.reserve_cooldowns("C1", ["ftp/553"], 600) == ["ftp/553"]

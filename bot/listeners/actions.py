@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot import answers, blocks, render
+from bot.dispatch import Dispatcher, Job
 from bot.knowledge import load
-from bot.listeners import Deps, log
+from bot.listeners import Deps, Respond, handles, responder
 
 _ENTRY_ID = re.compile(r"^[a-z]+/[A-Za-z0-9_.-]{1,40}$")
 
@@ -67,30 +70,46 @@ def on_mute_thread(body: dict[str, Any], respond: Respond, deps: Deps) -> None:
     respond(blocks=notice, text=fallback, response_type="ephemeral", replace_original=False)
 
 
-def _guarded(name: str, run: Any, body: dict[str, Any]) -> None:
-    try:
-        run()
-    except Exception as exc:  # a button must never take a listener down
-        log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
+def _respond(job: Job) -> Respond:
+    return responder(str(job.body.get("response_url") or ""))
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.action(blocks.ACTION_SHARE)
-    def share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+@handles("share")
+def handle_share(job: Job, deps: Deps, client: WebClient) -> None:
+    on_share(job.body, _respond(job), deps)
+
+
+@handles("helpful")
+def handle_helpful(job: Job, deps: Deps, client: WebClient) -> None:
+    on_feedback(job.body, _respond(job), deps, helpful=True)
+
+
+@handles("wrong")
+def handle_wrong(job: Job, deps: Deps, client: WebClient) -> None:
+    on_feedback(job.body, _respond(job), deps, helpful=False)
+
+
+@handles("mute_thread")
+def handle_mute_thread(job: Job, deps: Deps, client: WebClient) -> None:
+    on_mute_thread(job.body, _respond(job), deps)
+
+
+ACTION_JOBS = {
+    blocks.ACTION_SHARE: "share",
+    blocks.ACTION_HELPFUL: "helpful",
+    blocks.ACTION_WRONG: "wrong",
+    blocks.ACTION_MUTE_THREAD: "mute_thread",
+}
+
+
+def _enqueuer(dispatcher: Dispatcher, kind: str) -> Callable[[Ack, dict[str, Any]], None]:
+    def enqueue(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        _guarded("share", lambda: on_share(body, respond, deps), body)
+        dispatcher.submit(Job(kind, body))
 
-    @app.action(blocks.ACTION_HELPFUL)
-    def helpful(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        _guarded("feedback", lambda: on_feedback(body, respond, deps, helpful=True), body)
+    return enqueue
 
-    @app.action(blocks.ACTION_WRONG)
-    def wrong(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        _guarded("feedback", lambda: on_feedback(body, respond, deps, helpful=False), body)
 
-    @app.action(blocks.ACTION_MUTE_THREAD)
-    def mute_thread(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        _guarded("mute", lambda: on_mute_thread(body, respond, deps), body)
+def register(app: App, dispatcher: Dispatcher) -> None:
+    for action_id, kind in ACTION_JOBS.items():
+        app.action(action_id)(_enqueuer(dispatcher, kind))

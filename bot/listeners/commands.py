@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot import answers, blocks, render
+from bot.dispatch import Dispatcher, Job
 from bot.knowledge import load
-from bot.listeners import Deps, log
+from bot.listeners import Deps, Respond, handles, log, responder
 
 COMMAND = "/ftpcode"
 
@@ -69,8 +71,13 @@ def answer_command(deps: Deps, channel: str, text: str) -> tuple[list[blocks.Blo
     return blocks.with_secret_warning(payload, answers.secret_kinds(command.query))
 
 
-def register(app: App, deps: Deps) -> None:
+@handles("command")
+def handle_command(job: Job, deps: Deps, client: WebClient) -> None:
+    on_command(job.body, responder(str(job.body.get("response_url") or "")), deps)
+
+
+def register(app: App, dispatcher: Dispatcher) -> None:
     @app.command(COMMAND)
-    def ftpcode(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def ftpcode(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        on_command(command, respond, deps)
+        dispatcher.submit(Job("command", body))

@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.dispatch import Dispatcher, Job
 from bot.knowledge import load
-from bot.listeners import Deps, log
+from bot.listeners import Deps, handles, log
 
 HOME_ROWS = 10
 
@@ -30,7 +31,12 @@ def on_home_opened(event: dict[str, Any], client: WebClient, deps: Deps) -> None
         log.warning("views.publish for %s failed: %s", user, exc.response.get("error"))
 
 
-def register(app: App, deps: Deps) -> None:
+@handles("home")
+def handle_home(job: Job, deps: Deps, client: WebClient) -> None:
+    on_home_opened(job.body.get("event") or {}, client, deps)
+
+
+def register(app: App, dispatcher: Dispatcher) -> None:
     @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        on_home_opened(event, client, deps)
+    def home_opened(body: dict[str, Any]) -> None:
+        dispatcher.submit(Job("home", body))

@@ -18,8 +18,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot import answers, blocks, files, render
 from bot.blocks import Block
+from bot.dispatch import Dispatcher, Job
 from bot.knowledge import load
-from bot.listeners import Deps, log, post
+from bot.listeners import Deps, bolt_context, handles, job_context, log, post
 from bot.logs.model import LogReport
 from bot.models import Match
 from bot.text import prepare
@@ -108,9 +109,7 @@ def without_mentions(text: str) -> str:
 
 def _claim(deps: Deps, incoming: Incoming) -> bool:
     """True once per message: the event id and the (channel, ts) are both ours."""
-    if incoming.event_id and not deps.store.claim_event(incoming.event_id):
-        return False
-    return deps.store.claim_message(incoming.channel, incoming.ts)
+    return deps.store.claim(incoming.event_id, incoming.channel, incoming.ts)
 
 
 # -- listeners --------------------------------------------------------------------------
@@ -126,11 +125,10 @@ def on_message(
     # A mention in a channel also arrives as app_mention; that listener answers it.
     if not incoming.is_direct and mentions(incoming.text, context.bot_user_id):
         return
-    if not _claim(deps, incoming):
-        return
     try:
         if incoming.is_direct:
-            answer_direct(deps, client, incoming)
+            if _claim(deps, incoming):
+                answer_direct(deps, client, incoming)
         else:
             answer_channel(deps, client, incoming)
     except Exception as exc:  # never lose the listener; tell a person who asked
@@ -180,26 +178,27 @@ def answer_channel(deps: Deps, client: WebClient, incoming: Incoming) -> None:
     settings, store = deps.settings, deps.store
     if settings.channels and incoming.channel not in settings.channels:
         return
-    if store.is_muted(incoming.channel) or store.is_thread_muted(incoming.channel, incoming.root):
-        return
-    thread = store.context(incoming.channel, incoming.thread_ts) if incoming.thread_ts else None
-    if thread is not None and (incoming.files or answers.read_log(incoming.text)):
-        _answer_log(deps, client, incoming, list(thread.codes))
-        return
+    # Decide whether there could be anything to say before touching the database: most
+    # channel messages are chat, and chat costs no state.
+    found = [] if settings.mention_only else answers.scan(incoming.text)
     kinds = answers.secret_kinds(incoming.text)
-    if settings.mention_only:
-        if kinds:
-            post(
-                client, incoming.channel, blocks.with_secret_warning(([], ""), kinds), incoming.root
-            )
+    report = answers.read_log(incoming.text) if incoming.thread_ts else None
+    follow_up = bool(incoming.thread_ts and (incoming.files or report is not None))
+    if not (found or kinds or follow_up) or not _claim(deps, incoming):
         return
-    found = answers.scan(incoming.text)
-    already = store.codes_answered_in_thread(incoming.channel, incoming.root)
-    fresh = [
-        match
-        for match in answers.new_codes(found, already)
-        if store.cooldown_ok(incoming.channel, match.id, settings.cooldown_seconds)
-    ]
+    thread = store.thread_state(incoming.channel, incoming.root)
+    if thread.channel_muted or thread.thread_muted:
+        return
+    if follow_up and thread.context is not None:
+        _answer_log(deps, client, incoming, list(thread.context.codes), report)
+        return
+    candidates = answers.new_codes(found, set(thread.answered))
+    reserved = set(
+        store.reserve_cooldowns(
+            incoming.channel, [m.id for m in candidates], settings.cooldown_seconds
+        )
+    )
+    fresh = [match for match in candidates if match.id in reserved]
     if not fresh and not kinds:
         return
     payload = blocks.with_secret_warning(blocks.reply_blocks(load(), fresh), kinds)
@@ -276,11 +275,18 @@ def _earlier_codes(deps: Deps, incoming: Incoming) -> list[str]:
 # -- logs and files ---------------------------------------------------------------------
 
 
-def _answer_log(deps: Deps, client: WebClient, incoming: Incoming, earlier: list[str]) -> None:
-    """The diagnosis of the files in a message, or of its pasted text."""
+def _answer_log(
+    deps: Deps,
+    client: WebClient,
+    incoming: Incoming,
+    earlier: list[str],
+    report: LogReport | None = None,
+) -> None:
+    """The diagnosis of the files in a message, or of its pasted text (`report`, when the
+    caller has read it already)."""
     thread = incoming.thread_ts if incoming.is_direct else incoming.root
     if not incoming.files:
-        report = answers.read_log(incoming.text)
+        report = report or answers.read_log(incoming.text)
         kinds = answers.secret_kinds(incoming.text)
         if report is None:
             payload = blocks.with_block_on_top(
@@ -367,24 +373,28 @@ def _send(
     codes = [(a.id, a.title) if isinstance(a, Match) else a for a in answered]
     if codes:
         summary = "; ".join(f"{entry_id} {title}" for entry_id, title in codes)
-        deps.store.remember(
+        deps.store.record_answer(
             incoming.channel, _context_key(incoming), summary, [entry_id for entry_id, _ in codes]
         )
-        for entry_id, _ in codes:
-            deps.store.note_answer(entry_id, incoming.channel)
     thread = incoming.thread_ts if incoming.is_direct else incoming.root
     post(client, incoming.channel, payload, thread)
 
 
-def register(app: App, deps: Deps) -> None:
+@handles("message")
+def handle_message(job: Job, deps: Deps, client: WebClient) -> None:
+    on_message(job.body, job.body.get("event") or {}, bolt_context(job), client, deps)
+
+
+@handles("mention")
+def handle_mention(job: Job, deps: Deps, client: WebClient) -> None:
+    on_mention(job.body, job.body.get("event") or {}, bolt_context(job), client, deps)
+
+
+def register(app: App, dispatcher: Dispatcher) -> None:
     @app.event("message")
-    def message(
-        body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        on_message(body, event, context, client, deps)
+    def message(body: dict[str, Any], context: BoltContext) -> None:
+        dispatcher.submit(Job("message", body, job_context(context)))
 
     @app.event("app_mention")
-    def mention(
-        body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        on_mention(body, event, context, client, deps)
+    def mention(body: dict[str, Any], context: BoltContext) -> None:
+        dispatcher.submit(Job("mention", body, job_context(context)))
