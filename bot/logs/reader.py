@@ -37,7 +37,10 @@ def _encoding(head: bytes) -> str:
 
 def open_stream(raw: BinaryIO) -> BinaryIO:
     """The decompressed byte stream: gzip is recognised by its magic number."""
-    buffered = io.BufferedReader(_Raw(raw))
+    if isinstance(raw, io.BufferedReader) and raw.seekable():
+        buffered = raw  # a file on disk: it peeks already, and reads without a second copy
+    else:
+        buffered = io.BufferedReader(_Raw(raw))
     if buffered.peek(2)[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
     return buffered
