@@ -368,6 +368,14 @@ class Detector:
             self._add_entry(entry)
         self._build_gate()
         self.anchor_keys = frozenset(self.anchors)
+        # A three-digit number -> its FTP and HTTP entry ids, None where there is no entry.
+        self.three_digit: dict[str, tuple[str | None, str | None]] = {
+            str(n): (
+                f"ftp/{n}" if f"ftp/{n}" in kb.entries else None,
+                f"http/{n}" if f"http/{n}" in kb.entries else None,
+            )
+            for n in range(100, 700)
+        }
         # Anchor -> the phrases anchored on it.
         self.anchored = {
             anchor: tuple(self.phrases[i] for i in indexes)
@@ -682,19 +690,20 @@ class Detector:
 
     def _three_digit_id(self, number: str, msg: _Msg, start: int, asked: bool) -> str | None:
         """ftp/N or http/N for a three-digit code, or None when the context says neither."""
-        ftp_id, http_id = f"ftp/{number}", f"http/{number}"
-        has_ftp, has_http = ftp_id in self.kb.entries, http_id in self.kb.entries
-        strong, web_app = msg.fact(_FTP), msg.fact(_WEB_APP)
+        ftp_id, http_id = self.three_digit.get(number, (None, None))
+        if ftp_id is None and http_id is None:
+            return None
         before = msg.lower[max(0, start - 14) : start]
         explicit_http = _HTTP_BEFORE.search(before) if "http" in before else None
-        if has_http:
-            if msg.fact(_MFT) or (msg.fact(_WEB) and strong):
+        fact = msg.fact
+        if http_id is not None:
+            if fact(_MFT) or (fact(_WEB) and fact(_FTP)):
                 return http_id
-            if explicit_http and msg.fact(_FILE_TRANSFER) and not web_app:
+            if explicit_http and fact(_FILE_TRANSFER) and not fact(_WEB_APP):
                 return http_id
-        if not has_ftp or explicit_http:
+        if ftp_id is None or explicit_http:
             return None
-        if web_app and not strong and not asked:
+        if not asked and fact(_WEB_APP) and not fact(_FTP):
             return None
         return ftp_id
 
