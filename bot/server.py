@@ -65,6 +65,17 @@ def start_housekeeping(store: Store, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+class _QuietClientNotice(logging.Filter):
+    """Bolt warns that `token` is unused when a client is given; ours is on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
+def quiet_bolt_notices() -> None:
+    logging.getLogger("ftpcode").addFilter(_QuietClientNotice())
+
+
 def stop_on_sigterm() -> None:
     """Turn SIGTERM (what a container runtime or systemd sends) into a clean shutdown."""
 
@@ -88,6 +99,7 @@ def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str
     from bot.app import build_app
 
     stop_on_sigterm()
+    quiet_bolt_notices()
     store = Store()
     stop = threading.Event()
     start_housekeeping(store, stop)
@@ -114,6 +126,7 @@ def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> No
     from bot.app import build_app
 
     stop_on_sigterm()
+    quiet_bolt_notices()
     store = Store()
     stop = threading.Event()
     start_housekeeping(store, stop)

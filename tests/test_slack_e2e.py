@@ -499,3 +499,21 @@ def test_api_error_does_not_kill_the_listener(app: SlackApp, slack: FakeSlack) -
     later = channel()
     app.event(message(later, "426 Connection closed; transfer aborted"))
     assert answered(slack, later)
+
+
+# -- heavy work after the ack -----------------------------------------------------------
+
+
+def test_a_big_log_is_acked_before_it_is_analysed(app: SlackApp, slack: FakeSlack) -> None:
+    """A DM with a multi-megabyte log file is acked at once; the diagnosis follows later."""
+    where = "D" + channel()[1:]
+    session = (FIXTURES / "curl" / "vsftpd-missing-file.txt").read_bytes()
+    content = session * (4_000_000 // len(session))
+    slack.add_file("FBIG00001", FakeFile("huge.log", content))
+    response = app.event(message(where, "", subtype="file_share", files=[{"id": "FBIG00001"}]))
+    acked_at = time.monotonic()
+    assert response.status == 200
+    posts = answered(slack, where)
+    assert posts, "the big log was never diagnosed"
+    assert posts[0].at > acked_at
+    assert "ftp/550" in posted_text(posts[0])
