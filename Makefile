@@ -22,3 +22,4 @@ check-knowledge:
 bench:
 	$(PY) -m bench.scan
 	$(PY) -m bench.logs
+	$(PY) -m bench.slack

@@ -214,3 +214,38 @@ def test_serve_without_tokens_is_the_offline_console() -> None:
 def test_a_code_inside_free_text_comes_before_guesses() -> None:
     """`/ftpcode @channel 553 click` answers 553 first, not a fuzzy guess at the words."""
     assert first_id("@channel 553 @U123 click") == "ftp/553"
+
+
+def test_serve_http_without_signing_secret_is_a_one_line_error() -> None:
+    """`serve --http` with a bot token but no signing secret exits 2 with one line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env["SLACK_BOT_TOKEN"] = "xoxb-fake-token-for-tests"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--http"],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "SLACK_SIGNING_SECRET" in lines[0]
+
+
+def test_serve_with_a_bad_setting_is_a_one_line_error() -> None:
+    """A malformed FTPCODE_* setting is named in a one-line error, exit 2."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env["FTPCODE_COOLDOWN_SECONDS"] = "soon"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        input=b"",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert b"FTPCODE_COOLDOWN_SECONDS" in result.stderr
+    assert b"Traceback" not in result.stderr
