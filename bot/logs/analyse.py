@@ -129,6 +129,7 @@ _START, _COMMAND, _REPLY, _MESSAGE, _SCANNED = range(5)
 _HitTuple = tuple[int, int, int, int, "re.Match[str] | None", object]
 _NEWLINE = re.compile("\n")
 _match_start = re.Match.start
+_match_end = re.Match.end
 _COMMAND_GROUP = itemgetter("command")
 _CODE_END = methodcaller("end", "code")
 _ONE_MORE = (1).__add__
@@ -336,7 +337,7 @@ class _Analyser:
             ]
         for pattern in rules.ignores:
             handled.update(line_keys(list(pattern.finditer(chunk))))
-        self._note_addresses(chunk, starts, reply_matches, line_of)
+        self._note_addresses(chunk, starts, start_keys, reply_matches, line_of)
         scanned = self._scan_error_lines(_error_lines(chunk, newlines, handled))
         hits += [
             (rfind("\n", 0, position), _SCANNED, position, i, None, match)
@@ -592,6 +593,7 @@ class _Analyser:
         self,
         chunk: str,
         starts: list[re.Match[str]],
+        start_keys: list[int],
         replies: list[re.Match[str]],
         line_of: Callable[[int], int],
     ) -> None:
@@ -600,7 +602,11 @@ class _Analyser:
         known = self.state.addresses
         if starts:
             # The start lines joined, for one pass: no address spans a newline.
-            lines = list(map(_whole_line, starts))
+            ends = list(map(chunk.find, repeat("\n"), map(_match_end, starts)))
+            if -1 in ends:  # the last line of the input, without its newline
+                lines = list(map(_whole_line, starts))
+            else:
+                lines = list(map(chunk.__getitem__, map(slice, map(_ONE_MORE, start_keys), ends)))
             offsets = list(accumulate(map(_ONE_MORE, map(len, lines)), initial=0))
             for found in _IPV4.finditer("\n".join(lines)):
                 address = found.group()
