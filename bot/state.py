@@ -42,6 +42,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -56,6 +57,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnClause
 
 from bot.logs import secrets
 
@@ -301,6 +303,70 @@ def _wrote_in(conn: Connection, stmt: _Insert) -> bool:
     return conn.execute(stmt.returning(literal_column("1"))).first() is not None
 
 
+class _Hot:
+    """The statements every answered message runs, built once per store: building a
+    statement costs more Python than running it, and SQLAlchemy caches the compiled form."""
+
+    def __init__(self, insert: Callable[[type[_Base]], _Insert]) -> None:
+        one: ColumnClause[Any] = literal_column("1")
+        self.claim = (
+            insert(_Claim)
+            .values(claim_key=bindparam("key"), claimed_at=bindparam("now"))
+            .on_conflict_do_nothing()
+            .returning(one)
+        )
+        self.channel_muted = select(_ChannelMute.channel).where(
+            _ChannelMute.channel == bindparam("channel"),
+            _ChannelMute.muted_until > bindparam("now"),
+        )
+        self.thread_muted = select(_ThreadMute.channel).where(
+            _ThreadMute.channel == bindparam("channel"),
+            _ThreadMute.thread_ts == bindparam("thread_ts"),
+        )
+        self.note = select(_ThreadNote.summary, _ThreadNote.updated_at).where(
+            _ThreadNote.channel == bindparam("channel"),
+            _ThreadNote.thread_ts == bindparam("thread_ts"),
+        )
+        self.codes = (
+            select(_ThreadCode.code)
+            .where(
+                _ThreadCode.channel == bindparam("channel"),
+                _ThreadCode.thread_ts == bindparam("thread_ts"),
+            )
+            .order_by(_ThreadCode.answered_at, _ThreadCode.code)
+        )
+        cooldown = insert(_Cooldown).values(
+            channel=bindparam("channel"), code=bindparam("code"), reserved_at=bindparam("now")
+        )
+        # One statement: a new row, or the expired slot taken over; else nothing changes.
+        self.reserve = cooldown.on_conflict_do_update(
+            index_elements=["channel", "code"],
+            set_={"reserved_at": cooldown.excluded.reserved_at},
+            where=_Cooldown.reserved_at <= bindparam("cutoff", type_=UTCDateTime()),
+        ).returning(one)
+        note = insert(_ThreadNote).values(
+            channel=bindparam("channel"),
+            thread_ts=bindparam("thread_ts"),
+            summary=bindparam("summary"),
+            updated_at=bindparam("now"),
+        )
+        self.upsert_note = note.on_conflict_do_update(
+            index_elements=["channel", "thread_ts"],
+            set_={"summary": note.excluded.summary, "updated_at": note.excluded.updated_at},
+        )
+        self.add_codes = insert(_ThreadCode).on_conflict_do_nothing()
+        count = insert(_AnswerCount).values(
+            entry_id=bindparam("entry_id"),
+            channel=bindparam("channel"),
+            day=bindparam("day"),
+            answers=1,
+        )
+        self.count = count.on_conflict_do_update(
+            index_elements=["entry_id", "channel", "day"],
+            set_={"answers": _AnswerCount.answers + 1},
+        )
+
+
 class Store:
     """The bot's state in the database at `url` (default: `database_url()`).
 
@@ -320,6 +386,7 @@ class Store:
         self._clock = clock
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._hot = _Hot(self._insert)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -407,12 +474,11 @@ class Store:
         """`claim_event` and `claim_message` in one transaction: True only for the first
         caller of both (an empty `event_id` claims the message alone)."""
         now = self._now()
+        keys = [_claim_key("event", event_id)] if event_id else []
+        keys.append(_claim_key("message", channel, ts))
         with self._begin() as conn:
-            for key in ([_claim_key("event", event_id)] if event_id else []) + [
-                _claim_key("message", channel, ts)
-            ]:
-                stmt = self._insert(_Claim).values(claim_key=key, claimed_at=now)
-                if not _wrote_in(conn, stmt.on_conflict_do_nothing()):
+            for key in keys:
+                if conn.execute(self._hot.claim, {"key": key, "now": now}).first() is None:
                     return False
         return True
 
@@ -437,17 +503,11 @@ class Store:
         now = self._now()
         summary = _storable(scrub_secrets(text))[:MAX_SUMMARY]
         thread = {"channel": channel, "thread_ts": thread_ts}
-        note = self._insert(_ThreadNote).values(**thread, summary=summary, updated_at=now)
-        new_codes = [{**thread, "code": code, "answered_at": now} for code in sorted(set(codes))]
         # The note first: a replica remembering the same thread waits for this one.
-        conn.execute(
-            note.on_conflict_do_update(
-                index_elements=list(thread),
-                set_={"summary": summary, "updated_at": now},
-            )
-        )
+        conn.execute(self._hot.upsert_note, {**thread, "summary": summary, "now": now})
+        new_codes = [{**thread, "code": code, "answered_at": now} for code in sorted(set(codes))]
         if new_codes:
-            conn.execute(self._insert(_ThreadCode).on_conflict_do_nothing(), new_codes)
+            conn.execute(self._hot.add_codes, new_codes)
 
     def context(self, channel: str, thread_ts: str) -> ThreadContext | None:
         """What the bot established in this thread, or None if nothing (or it was purged)."""
@@ -468,35 +528,18 @@ class Store:
 
     def thread_state(self, channel: str, thread_ts: str) -> ThreadState:
         """The mutes, the context and the answered codes of a thread, in one transaction."""
-        now = self._now()
-        in_thread = (_ThreadCode.channel == channel, _ThreadCode.thread_ts == thread_ts)
+        hot = self._hot
+        where = {"channel": channel, "thread_ts": thread_ts}
         with self._begin() as conn:
-            muted = conn.execute(
-                select(_ChannelMute.channel).where(
-                    _ChannelMute.channel == channel, _ChannelMute.muted_until > now
-                )
-            ).first()
-            thread_muted = conn.execute(
-                select(_ThreadMute.channel).where(
-                    _ThreadMute.channel == channel, _ThreadMute.thread_ts == thread_ts
-                )
-            ).first()
-            note = conn.execute(
-                select(_ThreadNote.summary, _ThreadNote.updated_at).where(
-                    _ThreadNote.channel == channel, _ThreadNote.thread_ts == thread_ts
-                )
-            ).first()
-            codes = list(
-                conn.execute(
-                    select(_ThreadCode.code)
-                    .where(*in_thread)
-                    .order_by(_ThreadCode.answered_at, _ThreadCode.code)
-                ).scalars()
-            )
+            muted = conn.execute(hot.channel_muted, {"channel": channel, "now": self._now()})
+            channel_muted = muted.first() is not None
+            thread_muted = conn.execute(hot.thread_muted, where).first() is not None
+            note = conn.execute(hot.note, where).first()
+            codes = list(conn.execute(hot.codes, where).scalars())
         context = (
             ThreadContext(channel, thread_ts, note[0], tuple(codes), note[1]) if note else None
         )
-        return ThreadState(muted is not None, thread_muted is not None, context, frozenset(codes))
+        return ThreadState(channel_muted, thread_muted, context, frozenset(codes))
 
     def codes_answered_in_thread(self, channel: str, thread_ts: str) -> set[str]:
         """The codes the bot has already answered in this thread."""
@@ -551,16 +594,12 @@ class Store:
         """`cooldown_ok` for several codes in one transaction: the codes whose slot this
         caller reserved, in the order given."""
         now = self._now()
+        cutoff = now - timedelta(seconds=seconds)
         reserved: list[str] = []
         with self._begin() as conn:
             for code in dict.fromkeys(codes):
-                stmt = self._insert(_Cooldown).values(channel=channel, code=code, reserved_at=now)
-                reserve = stmt.on_conflict_do_update(
-                    index_elements=["channel", "code"],
-                    set_={"reserved_at": stmt.excluded.reserved_at},
-                    where=_Cooldown.reserved_at <= now - timedelta(seconds=seconds),
-                )
-                if _wrote_in(conn, reserve):
+                slot = {"channel": channel, "code": code, "now": now, "cutoff": cutoff}
+                if conn.execute(self._hot.reserve, slot).first() is not None:
                     reserved.append(code)
         return reserved
 
@@ -619,13 +658,8 @@ class Store:
             self._count_answer(conn, entry_id, channel)
 
     def _count_answer(self, conn: Connection, entry_id: str, channel: str) -> None:
-        key = {"entry_id": entry_id, "channel": channel, "day": self._now().date()}
-        stmt = self._insert(_AnswerCount).values(**key, answers=1)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(key), set_={"answers": _AnswerCount.answers + 1}
-            )
-        )
+        day = self._now().date()
+        conn.execute(self._hot.count, {"entry_id": entry_id, "channel": channel, "day": day})
 
     def top_codes(self, limit: int = 10) -> list[CodeCount]:
         """The entries answered most, most first (ties by id)."""
