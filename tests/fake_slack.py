@@ -53,6 +53,8 @@ class FakeSlack:
         self.files: dict[str, FakeFile] = {}
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._answers: dict[str, dict[str, Any]] = {}
+        # What apps.connections.open hands out (a FakeSocketMode's url), for Socket Mode.
+        self.socket_mode_url = ""
         self._lock = threading.Condition()
         self._ts = 1_700_000_000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -131,9 +133,16 @@ class FakeSlack:
             self._ts += 1
             return f"{self._ts}.000100"
 
-    def _reply(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _reply(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         if method in self._answers:
             return self._answers[method]
+        if method == "apps.connections.open":
+            # Slack wants the app-level token here, and refuses the bot token.
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            if not self.socket_mode_url:
+                return {"ok": False, "error": "fake_no_socket_mode_server"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -227,7 +236,7 @@ class FakeSlack:
                     body = json.dumps({"ok": False, "error": f"fake_{status}"}).encode()
                     self._send(status, body, "application/json", headers)
                     return
-                body = json.dumps(fake._reply(method, args)).encode()
+                body = json.dumps(fake._reply(method, args, self._token())).encode()
                 self._send(200, body, "application/json; charset=utf-8", {})
 
             def _file(self, file_id: str, args: dict[str, Any]) -> None:

@@ -1,7 +1,9 @@
 """Run the real bot in HTTP mode as a subprocess and talk to it as Slack does: signed requests.
 
 Used by the end-to-end tests and the load benchmark. The signing secret and tokens are
-obvious fakes; the bot's Web API calls go to a FakeSlack.
+obvious fakes; the bot's Web API calls go to a FakeSlack. With `socket_mode=True` the bot
+runs in Socket Mode instead (an app-level token, no signing secret); Slack's side of that
+is a FakeSocketMode, whose URL the FakeSlack hands out from apps.connections.open.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "fake-signing-secret-for-tests"
 BOT_TOKEN = "xoxb-fake-bot-token-for-tests"
+APP_TOKEN = "xapp-fake-app-token-for-tests"
 _STARTED = re.compile(r"http://[\d.]+:(\d+)/slack/events")
+SOCKET_MODE_CONNECTED = "ftpcode: Socket Mode connected"
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
 
@@ -46,7 +50,8 @@ class Response:
 
 
 class SlackApp:
-    """The bot (`ftpcode serve --http`) on 127.0.0.1 with its Web API pointed at `api_url`."""
+    """The bot (`ftpcode serve --http`) on 127.0.0.1 with its Web API pointed at `api_url`;
+    with `socket_mode=True`, `ftpcode serve` in Socket Mode (no port, no signed requests)."""
 
     def __init__(
         self,
@@ -54,6 +59,8 @@ class SlackApp:
         db_path: Path,
         env: dict[str, str] | None = None,
         module: str = "bot",
+        *,
+        socket_mode: bool = False,
     ) -> None:
         self._env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
         self._env.update(
@@ -64,7 +71,12 @@ class SlackApp:
             PYTHONUNBUFFERED="1",
         )
         self._env.pop("SLACK_APP_TOKEN", None)
+        if socket_mode:
+            del self._env["SLACK_SIGNING_SECRET"]
+            self._env["SLACK_APP_TOKEN"] = APP_TOKEN
         self._env.update(env or {})
+        self.socket_mode = socket_mode
+        self.connected = False  # Socket Mode: the bot said it is connected
         self.log: list[str] = []
         self.port = 0
         self._ids = itertools.count(1)
@@ -74,7 +86,9 @@ class SlackApp:
         self._module = module
 
     def __enter__(self) -> SlackApp:
-        command = [sys.executable, "-m", self._module, "serve", "--http", "--port", "0"]
+        command = [sys.executable, "-m", self._module, "serve"]
+        if not self.socket_mode:
+            command += ["--http", "--port", "0"]
         self._process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -93,11 +107,14 @@ class SlackApp:
                 if found:
                     self.port = int(found.group(1))
                     started.set()
+                if self.socket_mode and SOCKET_MODE_CONNECTED in line:
+                    self.connected = True
+                    started.set()
             started.set()
 
         self._drain = threading.Thread(target=drain, daemon=True)
         self._drain.start()
-        if not started.wait(60) or not self.port:
+        if not started.wait(60) or not (self.connected if self.socket_mode else self.port):
             self.__exit__()
             raise RuntimeError("the bot did not start:\n" + "\n".join(self.log[-20:]))
         return self
@@ -116,7 +133,9 @@ class SlackApp:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
         if self._drain is not None:
-            self._drain.join(10)
+            self._drain.join(30)
+            if self._drain.is_alive():
+                return  # never close the pipe under a thread still reading it
         if process.stderr is not None:
             process.stderr.close()
 
