@@ -376,6 +376,11 @@ class Detector:
             )
             for n in range(100, 700)
         }
+        # The numbers _NUMBER finds that some entry reads: FTP or HTTP codes, Winsock errors.
+        self.codes = frozenset(
+            [n for n, ids in self.three_digit.items() if ids != (None, None)]
+            + [e.code for e in kb.entries.values() if e.protocol == "winsock" and len(e.code) == 5]
+        )
         # Anchor -> the phrases anchored on it.
         self.anchored = {
             anchor: tuple(self.phrases[i] for i in indexes)
@@ -553,12 +558,13 @@ class Detector:
                 msg = msgs[index] = _Msg(text, lower[base : base + len(text)])
             return msg
 
+        codes = self.codes
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
             if at and lower[at - 1] in _NOT_BEFORE_NUMBER:
                 continue
-            if hit.end() - at == 5 and lower[at + 1] not in "01":
-                continue
+            if hit.group() not in codes:
+                continue  # no entry reads this number: no context can make it an answer
             index = bisect.bisect_right(starts, at) - 1
             base = starts[index]
             self._judge_code(msg_of(index), at - base, hit.end() - base)
