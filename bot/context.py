@@ -13,7 +13,7 @@ from typing import NamedTuple
 from bot.text import regex_factored, regex_reversed
 
 # Words that make the number right after them something else: "port 550", "PR #425", "$530".
-_REJECT_BEFORE = re.compile(
+_REJECT_BEFORE_SOURCE = (
     r"(?:[#$€£¥+@/\\.,:=_~^*]|[a-z0-9]-|\b(?:port|ports|pid|line|lines|room|ticket|issue|pr|"
     r"case|build|version|ver|order|invoice|step|page|row|id|ext|extension|rfc|number|no|inc|"
     r"chg|ref|job|batch|approx|approximately|about|around|over|under|nearly|than|of|total|"
@@ -32,7 +32,7 @@ _REJECT_BEFORE = re.compile(
 )
 
 # What after the number makes it a quantity, a range or a unit: "530 users", "550 MB", "425-430".
-_REJECT_AFTER = re.compile(
+_REJECT_AFTER_SOURCE = (
     r"^(?:%|[.,:/]\d|-\d|x\d|'s\b|(?:st|nd|rd|th)\b|\s*(?:%|percent|k\b|ms\b|milliseconds?|"
     r"s\b|secs?\b|seconds?|mins?\b|minutes?|hrs?\b|hours?|days?|weeks?|months?|years?|"
     r"[kmgt]i?b\b|[kmgt]b/s|bytes?|px|am\b|pm\b|usd|eur|gbp|dollars?|euros?|bucks|users|"
@@ -51,14 +51,14 @@ _REJECT_AFTER = re.compile(
 )
 
 # Markers that make a line a pasted server reply: "< 550 ...", "Response: 550 ...".
-_REPLY_MARKER = re.compile(
+_REPLY_MARKER_SOURCE = (
     r"(?:^|[\s\]\)>|])(?:<|<--|<-|->|response:|reply:|resp:|server:|error:|status:|answer:|"
     r"(?:ftplib\.)?error_(?:perm|temp|reply|proto):|ftp>|\*\*\*|received:|recv:|<<<|"
     r"webexception:|ftpexception:|exception:)\s*$"
 )
 _TIMESTAMPISH = re.compile(r"^[\s\[\(]*[\d\-/:.,tz+ ]*[\]\)]?\s*(?:\(\d+\)\s*)?$")
 
-_KEYWORD_BEFORE = re.compile(
+_KEYWORD_BEFORE_SOURCE = (
     r"\b(?:errors?|err|code|reply|replies|response|resp|status|returned|returns|returning|"
     r"got|gets?|getting|receives?|received|receiving|throws?|threw|throwing|gives?|gave|"
     r"giving|shows?|showing|says?|saying|said|fails?|failed|failing|failure|ftp|ftps|sftp|"
@@ -77,7 +77,7 @@ _KEYWORD_BEFORE = re.compile(
     r"while|during|after|attempt|request|operation|action|directory|file))*"
     r"\s*(?:[:#=(\[]|no\.|nr\.?)?\s*[\"'(\[]?\s*$"
 )
-_KEYWORD_AFTER = re.compile(
+_KEYWORD_AFTER_SOURCE = (
     r"^[\"')\]]?\s*(?:-\s*)?(?:errors?\b(?!\s+(?:in|per|over|across|since|today|yesterday|"
     r"this|last|a|an|every|total)\b)|err\b|reply\b|response\b|code\b|status\b|fault\b|"
     r"exception\b|failure\b|returned\b|from\s+the\s+server|from\s+server|"
@@ -89,7 +89,7 @@ _KEYWORD_AFTER = re.compile(
     r"webdav|sftp|ftps?|file|files|folder|directory|every\s+file|big\s+files|large\s+files)"
     r"\w*)"
 )
-_ASK_BEFORE = re.compile(
+_ASK_BEFORE_SOURCE = (
     r"(?:\bwhat(?:'s|s|\s+is|\s+does|\s+do|\s+are|\s+about|\s+causes|\s+means)|meaning\s+of|"
     r"\bexplain|\banyone\s+(?:seen|know|familiar\s+with|seen\s+an?)|\bever\s+seen|"
     r"\bdefine|definition\s+of|\blook\s*up|/ftpcode|\bhow\s+(?:do\s+i|to|can\s+i)\s+fix|"
@@ -98,7 +98,7 @@ _ASK_BEFORE = re.compile(
     r"(?:\s+(?:an?|the|this|that|error|code|reply|response|status|ftp|ftps|sftp|http|"
     r"winsock|socket|return|server))*\s*[:#]?\s*[\"'(]?\s*$"
 )
-_ASK_AFTER = re.compile(
+_ASK_AFTER_SOURCE = (
     r"^[\"')]?\s*(?:\?|mean\b|means\b|meaning\b|stands?\s+for|signif|indicates?|"
     r"(?:an?\s+)?(?:error|problem|issue|failure|bad|normal|ok|okay|fatal|warning|success)\b|"
     r"(?:an?\s+)?(?:error|code|reply|response|status)\s*\?|(?:in|for)\s+(?:ftp|ftps|sftp|"
@@ -112,25 +112,25 @@ _SOLE = re.compile(
 
 # The patterns above that end at the number ("$") are tried at every position when searched;
 # their reversed forms are matched once, at the start of the reversed text before the number.
-_REJECT_BEFORE_BACK = re.compile(regex_reversed(_REJECT_BEFORE.pattern))
-_REPLY_MARKER_BACK = re.compile(regex_reversed(_REPLY_MARKER.pattern))
-_KEYWORD_BEFORE_BACK = re.compile(regex_reversed(_KEYWORD_BEFORE.pattern))
-_ASK_BEFORE_BACK = re.compile(regex_reversed(_ASK_BEFORE.pattern))
+_REJECT_BEFORE_BACK = re.compile(regex_reversed(_REJECT_BEFORE_SOURCE))
+_REPLY_MARKER_BACK = re.compile(regex_reversed(_REPLY_MARKER_SOURCE))
+_KEYWORD_BEFORE_BACK = re.compile(regex_reversed(_KEYWORD_BEFORE_SOURCE))
+_ASK_BEFORE_BACK = re.compile(regex_reversed(_ASK_BEFORE_SOURCE))
 # The patterns matched at the start of the text after a number, alternatives factored: the
 # same matches with fewer alternatives tried.
-_REJECT_AFTER = re.compile(regex_factored(_REJECT_AFTER.pattern))
-_KEYWORD_AFTER = re.compile(regex_factored(_KEYWORD_AFTER.pattern))
-_ASK_AFTER = re.compile(regex_factored(_ASK_AFTER.pattern))
+_REJECT_AFTER = re.compile(regex_factored(_REJECT_AFTER_SOURCE))
+_KEYWORD_AFTER = re.compile(regex_factored(_KEYWORD_AFTER_SOURCE))
+_ASK_AFTER = re.compile(regex_factored(_ASK_AFTER_SOURCE))
 # The words just before a number that can make it something else: at most 40 characters back.
 _REJECT_REACH = 40
 
 
 # A question about a code says what it asks: "... mean?", "is it an error", "normal?".
-_ASKING_WORDS = re.compile(
+_ASKING_WORDS_SOURCE = (
     r"\b(?:mean|means|meaning|an?\s+(?:error|problem|issue|failure)|normal|bad|ok|okay|"
     r"serious|fatal|harmless|ftp|ftps|sftp|log|reply|response|code)\b"
 )
-_ASKING_WORDS = re.compile(regex_factored(_ASKING_WORDS.pattern))
+_ASKING_WORDS = re.compile(regex_factored(_ASKING_WORDS_SOURCE))
 _NEXT_WORD = re.compile(r"^\s+([a-z]{3,})\b")
 # Words ending in "s" that are not plural nouns, so may follow a code in a reply or a question.
 _NOT_PLURAL = frozenset(
@@ -169,14 +169,15 @@ class NumberContext(NamedTuple):
 
 
 def _rejected_before(before: str, backwards: str) -> bool:
-    """Whether the words just before a number make it something else (`_REJECT_BEFORE`)."""
+    """Whether the words just before a number make it something else (`_REJECT_BEFORE_SOURCE`)."""
     found = _REJECT_BEFORE_BACK.match(backwards)
     if found is None:
         return False
     if found.end() <= _REJECT_REACH:
         return True
     # The reversed match reaches further back than the forward search looks; ask that search.
-    return _REJECT_BEFORE.search(before, max(0, len(before) - _REJECT_REACH)) is not None
+    forward = re.compile(_REJECT_BEFORE_SOURCE)  # rare: compiled here, then from re's cache
+    return forward.search(before, max(0, len(before) - _REJECT_REACH)) is not None
 
 
 def judge_number(text: str, start: int, end: int) -> NumberContext | None:
