@@ -85,12 +85,16 @@ class ThreadDispatcher:
         self._worker.close()
 
 
+def _yield_cpu_to_acks() -> None:
+    """Acks are what Slack times; answers can wait a few milliseconds for a busy CPU."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+
+
 def _worker_main(settings: Settings, jobs: multiprocessing.Queue[Job | None]) -> None:
     """A worker process: take jobs until told to stop, run each on a thread."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    # Acks are what Slack times; answers can wait a few milliseconds for a busy CPU.
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
+    _yield_cpu_to_acks()
     worker = Worker(settings)
     pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="ftpcode-job")
     parent = multiprocessing.parent_process()
