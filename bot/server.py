@@ -24,6 +24,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 HTTP_THREADS = 16
 PURGE_EVERY_SECONDS = 3600.0
+CONNECTED_CHECK_SECONDS = 0.1
 log = logging.getLogger("ftpcode")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -135,6 +136,13 @@ def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> No
     handler = SocketModeHandler(app, settings.app_token)
     try:
         handler.connect()  # type: ignore[no-untyped-call]
+        # connect() returns even when the WebSocket could not be opened (refused, a proxy
+        # in the way): the client logs the error and retries every ping interval. Say
+        # "connected" only once it is.
+        if not handler.client.is_connected():
+            log.warning("Socket Mode is not connected yet; retrying")
+            while not handler.client.is_connected():
+                stop.wait(CONNECTED_CHECK_SECONDS)
         announce(render.SERVE_STARTED_SOCKET)
         stop.wait()
     finally:

@@ -8,6 +8,8 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +196,27 @@ def test_disconnect_request_reconnects_and_keeps_answering(
     assert socket_mode.wait_for_ack(envelope_id) is not None
     posts = answered(slack, where)
     assert posts and "ftp/450" in posted_text(posts[0])
+
+
+@pytest.mark.slow
+def test_connected_is_announced_only_once_the_websocket_is_open(tmp_path: Path) -> None:
+    """While the WebSocket handshake fails the bot retries without claiming to be connected;
+    it says "Socket Mode connected" once a connection is open."""
+    with FakeSlack() as slack, FakeSocketMode() as server:
+        slack.socket_mode_url = server.url.replace("/link", "/not-a-websocket")
+        app = SlackApp(slack.api_url, tmp_path / "state.sqlite3", socket_mode=True)
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            started = pool.submit(app.__enter__)
+            # The first attempt, the monitor's at once, and one a ping interval later.
+            opens = slack.wait_for(lambda c: c.method == "apps.connections.open", 3, timeout=60)
+            assert len(opens) == 3 and len(server.refused) >= 2
+            assert not app.connected and not started.done()
+            assert any("not connected yet" in line for line in app.log)
+            slack.socket_mode_url = server.url
+            started.result(timeout=60)
+            assert app.connected and server.connections
+        finally:
+            slack.socket_mode_url = server.url  # lets a start still under way finish
+            pool.shutdown(wait=True)
+            app.__exit__()
