@@ -1,7 +1,7 @@
-"""Print Block Kit payloads of three typical answers, to paste into Slack's Block Kit Builder.
+"""Print Block Kit payloads of typical answers, to paste into Slack's Block Kit Builder.
 
-    .venv/bin/python scripts/preview_blocks.py            # all three
-    .venv/bin/python scripts/preview_blocks.py lookup     # or: reply, log
+    .venv/bin/python scripts/preview_blocks.py            # all of them
+    .venv/bin/python scripts/preview_blocks.py lookup     # or: reply, log, followup, home
 
 Each payload is a JSON object {"blocks": [...], "text": "..."}; the Builder
 (https://app.slack.com/block-kit-builder) takes it as a message.
@@ -17,13 +17,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.blocks import Block, log_blocks, lookup_blocks, reply_blocks  # noqa: E402
+from bot.blocks import (  # noqa: E402
+    Block,
+    followup_block,
+    home_view,
+    log_blocks,
+    lookup_blocks,
+    reply_blocks,
+    with_block_on_top,
+    with_secret_warning,
+)
 from bot.detect import scan  # noqa: E402
 from bot.knowledge import load  # noqa: E402
 from bot.logs.analyse import analyse_file  # noqa: E402
 from bot.lookup import lookup, suggestions  # noqa: E402
 
 LOG_FIXTURE = ROOT / "tests" / "fixtures" / "curl" / "vsftpd-wrong-password.txt"
+FOLLOWUP_FIXTURE = ROOT / "tests" / "fixtures" / "lftp" / "pureftpd-rename-disabled.txt"
 
 
 def preview_lookup() -> tuple[str, tuple[list[Block], str]]:
@@ -44,10 +54,25 @@ def preview_log() -> tuple[str, tuple[list[Block], str]]:
     return f"log diagnosis of {LOG_FIXTURE.relative_to(ROOT)}", log_blocks(report)
 
 
+def preview_followup() -> tuple[str, tuple[list[Block], str]]:
+    report = analyse_file(FOLLOWUP_FIXTURE)
+    report.file = FOLLOWUP_FIXTURE.name
+    payload = with_block_on_top(log_blocks(report), followup_block(["ftp/550"], report))
+    kinds = [secret.kind for secret in report.secrets]
+    return "a log pasted in a bot thread that answered 550", with_secret_warning(payload, kinds)
+
+
+def preview_home() -> tuple[str, tuple[list[Block], str]]:
+    view = home_view(load(), [("ftp/530", 41), ("winsock/10060", 17)], [("ftp/421", 3, 1)])
+    return "the App Home tab (a view, published with views.publish)", (view["blocks"], "")
+
+
 PREVIEWS: dict[str, Callable[[], tuple[str, tuple[list[Block], str]]]] = {
     "lookup": preview_lookup,
     "reply": preview_reply,
     "log": preview_log,
+    "followup": preview_followup,
+    "home": preview_home,
 }
 
 
