@@ -192,18 +192,23 @@ def test_bad_usage_is_a_one_line_error() -> None:
     assert len(result.stderr.decode().strip().splitlines()) == 1
 
 
-def test_serve_without_tokens_is_the_offline_console() -> None:
-    """With no Slack tokens, serve answers piped messages like the bot, then exits."""
-    env_free = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        input=b"got 553 on upload\n\nmeeting at 4:25\n\n/ftpcode 10060\n",
+def serve(*args: str, stdin: bytes = b"", **env: str) -> subprocess.CompletedProcess[bytes]:
+    """`ftpcode serve ARGS` with no Slack variables but `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve", *args],
+        input=stdin,
         capture_output=True,
         cwd=ROOT,
         timeout=120,
         check=False,
-        env=env_free,
+        env={**clean, **env},
     )
+
+
+def test_serve_without_tokens_is_the_offline_console() -> None:
+    """With no Slack tokens, serve answers piped messages like the bot, then exits."""
+    result = serve(stdin=b"got 553 on upload\n\nmeeting at 4:25\n\n/ftpcode 10060\n")
     assert result.returncode == 0, result.stderr
     answers = result.stdout.decode().strip().split("\n\n")
     assert answers[0].startswith("ftp/553")
@@ -218,16 +223,7 @@ def test_a_code_inside_free_text_comes_before_guesses() -> None:
 
 def test_serve_http_without_signing_secret_is_a_one_line_error() -> None:
     """`serve --http` with a bot token but no signing secret exits 2 with one line."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env["SLACK_BOT_TOKEN"] = "xoxb-fake-token-for-tests"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve", "--http"],
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = serve("--http", SLACK_BOT_TOKEN="xoxb-fake-token-for-tests")
     assert result.returncode == 2
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "SLACK_SIGNING_SECRET" in lines[0]
@@ -235,17 +231,7 @@ def test_serve_http_without_signing_secret_is_a_one_line_error() -> None:
 
 def test_serve_with_a_bad_setting_is_a_one_line_error() -> None:
     """A malformed FTPCODE_* setting is named in a one-line error, exit 2."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env["FTPCODE_COOLDOWN_SECONDS"] = "soon"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        input=b"",
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = serve(FTPCODE_COOLDOWN_SECONDS="soon")
     assert result.returncode == 2
     assert b"FTPCODE_COOLDOWN_SECONDS" in result.stderr
     assert b"Traceback" not in result.stderr
