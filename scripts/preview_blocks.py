@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot import render  # noqa: E402
 from bot.blocks import (  # noqa: E402
     Block,
     followup_block,
@@ -64,7 +65,8 @@ def preview_followup() -> tuple[str, tuple[list[Block], str]]:
 
 def preview_home() -> tuple[str, tuple[list[Block], str]]:
     view = home_view(load(), [("ftp/530", 41), ("winsock/10060", 17)], [("ftp/421", 3, 1)])
-    return "the App Home tab (a view, published with views.publish)", (view["blocks"], "")
+    title = "the App Home tab (a view, published with views.publish)"
+    return title, (view["blocks"], render.HOME_FALLBACK)
 
 
 PREVIEWS: dict[str, Callable[[], tuple[str, tuple[list[Block], str]]]] = {

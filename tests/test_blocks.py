@@ -419,8 +419,8 @@ def test_fallback_text_is_present_and_plain(kb: KnowledgeBase, kind: str) -> Non
     assert "<" not in fallback
 
 
-def test_preview_script_prints_three_payloads() -> None:
-    """scripts/preview_blocks.py prints three JSON payloads a reviewer can paste."""
+def test_preview_script_prints_every_payload() -> None:
+    """scripts/preview_blocks.py prints one JSON payload per preview, for a reviewer."""
     import subprocess
     import sys
 
@@ -434,5 +434,5 @@ def test_preview_script_prints_three_payloads() -> None:
     payloads = [
         json.loads(chunk.split("\n", 1)[1]) for chunk in done.stdout.strip().split("\n\n# ")
     ]
-    assert len(payloads) == 3
+    assert len(payloads) == 5
     assert all(p["blocks"] and p["text"] for p in payloads)
