@@ -6,10 +6,11 @@ Bolt's own `app.start()` is a development server and is not used.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
@@ -17,8 +18,6 @@ from bot.state import Store, retention
 
 if TYPE_CHECKING:
     from slack_bolt import App
-
-    from bot.dispatch import Dispatcher
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -86,10 +85,25 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _dispatcher(settings: Settings) -> Dispatcher:
+@contextlib.contextmanager
+def running_app(settings: Settings) -> Iterator[tuple[App, threading.Event]]:
+    """The Bolt app with its workers and housekeeping, and the event that stops them;
+    everything is shut down on the way out (SIGTERM included)."""
+    from bot.app import build_app
     from bot.dispatch import ProcessDispatcher
 
-    return ProcessDispatcher(settings, settings.workers)
+    stop_on_sigterm()
+    quiet_bolt_notices()
+    store = Store()
+    stop = threading.Event()
+    start_housekeeping(store, stop)
+    dispatcher = ProcessDispatcher(settings, settings.workers)
+    try:
+        yield build_app(settings, dispatcher), stop
+    finally:
+        stop.set()
+        dispatcher.close()
+        store.close()
 
 
 def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str], None]) -> None:
@@ -97,26 +111,16 @@ def serve_http(settings: Settings, host: str, port: int, announce: Callable[[str
     import waitress
 
     from bot import render
-    from bot.app import build_app
 
-    stop_on_sigterm()
-    quiet_bolt_notices()
-    store = Store()
-    stop = threading.Event()
-    start_housekeeping(store, stop)
-    dispatcher = _dispatcher(settings)
-    app = build_app(settings, dispatcher)
-    server = waitress.create_server(
-        wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="ftpcode"
-    )
-    announce(render.SERVE_STARTED_HTTP.format(host=host, port=server.effective_port))
-    try:
-        server.run()
-    finally:
-        stop.set()
-        server.close()
-        dispatcher.close()
-        store.close()
+    with running_app(settings) as (app, _stop):
+        server = waitress.create_server(
+            wsgi_app(app), host=host, port=port, threads=HTTP_THREADS, ident="ftpcode"
+        )
+        announce(render.SERVE_STARTED_HTTP.format(host=host, port=server.effective_port))
+        try:
+            server.run()
+        finally:
+            server.close()
 
 
 def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> None:
@@ -124,29 +128,19 @@ def serve_socket_mode(settings: Settings, announce: Callable[[str], None]) -> No
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot import render
-    from bot.app import build_app
 
-    stop_on_sigterm()
-    quiet_bolt_notices()
-    store = Store()
-    stop = threading.Event()
-    start_housekeeping(store, stop)
-    dispatcher = _dispatcher(settings)
-    app = build_app(settings, dispatcher)
-    handler = SocketModeHandler(app, settings.app_token)
-    try:
-        handler.connect()  # type: ignore[no-untyped-call]
-        # connect() returns even when the WebSocket could not be opened (refused, a proxy
-        # in the way): the client logs the error and retries every ping interval. Say
-        # "connected" only once it is.
-        if not handler.client.is_connected():
-            log.warning("Socket Mode is not connected yet; retrying")
-            while not handler.client.is_connected():
-                stop.wait(CONNECTED_CHECK_SECONDS)
-        announce(render.SERVE_STARTED_SOCKET)
-        stop.wait()
-    finally:
-        stop.set()
-        handler.close()  # type: ignore[no-untyped-call]
-        dispatcher.close()
-        store.close()
+    with running_app(settings) as (app, stop):
+        handler = SocketModeHandler(app, settings.app_token)
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+            # connect() returns even when the WebSocket could not be opened (refused, a proxy
+            # in the way): the client logs the error and retries every ping interval. Say
+            # "connected" only once it is.
+            if not handler.client.is_connected():
+                log.warning("Socket Mode is not connected yet; retrying")
+                while not handler.client.is_connected():
+                    stop.wait(CONNECTED_CHECK_SECONDS)
+            announce(render.SERVE_STARTED_SOCKET)
+            stop.wait()
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]
