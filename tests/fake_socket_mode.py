@@ -8,6 +8,19 @@ with `{"type": "hello", ...}`, pushes envelopes (`events_api`, `slash_commands`,
 also ask the client to reconnect (`{"type": "disconnect"}`), as Slack does before it
 moves a connection. With an `ssl.SSLContext` it serves `wss://` (what slack-sdk's client
 speaks once it has tunnelled through a proxy). Nothing here talks to Slack.
+
+What slack-sdk's builtin client (slack_sdk/socket_mode/builtin) does, read from its source:
+- `ws://` works: without a proxy, any port but 443 gets a plain TCP socket (for `wss://`
+  too: "only for library testing"); through a proxy it opens a CONNECT tunnel and always
+  wraps it in TLS, so behind a proxy only a `wss://` server can be reached.
+- It needs no hello (it ignores messages without an envelope_id), pings right after the
+  handshake and then every ping interval (10 s under Bolt), and drops a connection whose
+  pongs stopped for four intervals.
+- It cannot read masked server frames (its unmasking code is broken), so the server never
+  masks, as RFC 6455 requires anyway.
+- It reconnects at once on `{"type": "disconnect"}`; after a close frame or a failed
+  handshake its monitor reconnects within a ping interval, each time with a fresh URL from
+  apps.connections.open. `connect()` returns even when the handshake failed.
 """
 
 from __future__ import annotations
@@ -175,8 +188,8 @@ class FakeSocketMode:
         self._wait(lambda: envelope_id in self.acks, timeout)
         return self.acks.get(envelope_id)
 
-    def wait_for_pong_reply(self, connection: Connection, timeout: float = 30.0) -> bool:
-        """Whether the client has pinged on `connection` (and so got pongs back)."""
+    def wait_for_ping(self, connection: Connection, timeout: float = 30.0) -> bool:
+        """Whether the client has pinged on `connection` (each ping got its pong)."""
         return self._wait(lambda: connection.pings > 0, timeout)
 
     def live(self) -> Connection:

@@ -244,6 +244,7 @@ def test_socket_mode_connects_through_a_connect_tunnel(
     """apps.connections.open goes via the proxy, the WebSocket through a CONNECT tunnel."""
     assert through_proxy(proxy, slack, "/api/apps.connections.open")
     tunnels = proxy.seen(lambda r: r.method == "CONNECT")
+    assert tunnels, "no CONNECT tunnel was opened"
     assert [r.target for r in tunnels if r.authorized and r.status == 200] == [
         f"127.0.0.1:{socket_mode.port}"
     ] * len(tunnels)

@@ -104,9 +104,11 @@ def test_bot_opens_the_websocket_with_the_app_token(
     assert app.connected
 
 
-def test_client_pings_and_gets_pongs(app: SlackApp, socket_mode: FakeSocketMode) -> None:
-    """The client pings on its connection (keep-alive), and the fake answers each ping."""
-    assert socket_mode.wait_for_pong_reply(socket_mode.live())
+def test_client_keeps_the_connection_alive_with_pings(
+    app: SlackApp, socket_mode: FakeSocketMode
+) -> None:
+    """The client pings on its connection (the fake answers each ping with a pong)."""
+    assert socket_mode.wait_for_ping(socket_mode.live())
 
 
 # -- envelopes ----------------------------------------------------------------------------
