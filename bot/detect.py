@@ -855,14 +855,10 @@ class Detector:
                 probe = other.probe(text).lower()
                 if probe not in probes:
                     probes.append(probe)
-        fits = self.variant_any[cand.id]
-        if len(probes) == 1:
-            if fits.search(probes[0]) is None:
-                return
-        elif not any(fits.search(probe) for probe in probes):
-            return
+        if len(patterns) > 1 and not any(map(self.variant_any[cand.id].search, probes)):
+            return  # one search for the union first: most replies fit no variant
         for pattern, key in patterns:
-            if any(pattern.search(probe) for probe in probes):
+            if any(map(pattern.search, probes)):
                 cand.variant = key
                 return
 
