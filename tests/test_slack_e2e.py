@@ -4,21 +4,20 @@ Web API calls going to a local fake Slack that records what was actually posted.
 from __future__ import annotations
 
 import gzip
-import itertools
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.fake_slack import BOT_USER_ID, Call, FakeFile, FakeSlack
+from tests.fake_slack import BOT_USER_ID, FakeFile, FakeSlack
 from tests.slack_app import SlackApp
+from tests.slack_events import Events, answered, posted_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
-_channels = itertools.count(1)
-_stamps = itertools.count(1)
+EVENTS = Events("C", 1_800_000_000)
+channel, ts, message = EVENTS.channel, EVENTS.ts, EVENTS.message
 QUIET_SECONDS = 0.6  # how long silence is awaited once a later message was answered
 
 
@@ -33,36 +32,9 @@ def app(slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     db = tmp_path_factory.mktemp("state") / "state.sqlite3"
     env = {"FTPCODE_ALLOWED_BOTS": "BMONITOR01"}
     with SlackApp(slack.api_url, db, env) as running:
+        # The workers start after the server; the first answer shows they are ready.
+        settle(running, slack)
         yield running
-
-
-def channel() -> str:
-    """A fresh channel id, so cooldowns of one test do not reach another."""
-    return f"C{next(_channels):08d}"
-
-
-def ts() -> str:
-    return f"{1_800_000_000 + next(_stamps)}.000200"
-
-
-def message(channel_id: str, text: str, **extra: Any) -> dict[str, Any]:
-    kind = "im" if channel_id.startswith("D") else "channel"
-    event = {
-        "type": "message",
-        "channel": channel_id,
-        "channel_type": kind,
-        "user": "UPERSON01",
-        "text": text,
-        "ts": ts(),
-    }
-    event.update(extra)
-    return event
-
-
-def answered(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:
-    return slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args.get("channel") == channel_id, count
-    )
 
 
 def settle(app: SlackApp, slack: FakeSlack) -> None:
@@ -78,10 +50,6 @@ def stays_silent(app: SlackApp, slack: FakeSlack, channel_id: str) -> bool:
     """True when nothing was posted to `channel_id` once earlier events have settled."""
     settle(app, slack)
     return not slack.posts(channel_id)
-
-
-def posted_text(call: Call) -> str:
-    return str(call.args.get("text", "")) + json.dumps(call.args.get("blocks", []))
 
 
 # -- the HTTP surface -------------------------------------------------------------------
@@ -366,7 +334,7 @@ def test_mute_command_silences_the_channel_until_unmute(app: SlackApp, slack: Fa
 
 def test_direct_message_is_answered_in_the_conversation(app: SlackApp, slack: FakeSlack) -> None:
     """A DM with a bare code is answered (in the DM, not in a thread)."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     app.event(message(where, "10060"))
     posts = answered(slack, where)
     assert posts and "winsock/10060" in posted_text(posts[0])
@@ -377,7 +345,7 @@ def test_dm_file_share_is_downloaded_with_the_bot_token_and_diagnosed(
     app: SlackApp, slack: FakeSlack
 ) -> None:
     """A gzipped log uploaded in a DM: files.info, a download with the bot token, a diagnosis."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     content = (FIXTURES / "curl" / "vsftpd-missing-file.txt").read_bytes()
     slack.add_file(
         "FLOG00001", FakeFile("session.log.gz", gzip.compress(content), "application/gzip", "gzip")
@@ -397,7 +365,7 @@ def test_dm_file_share_is_downloaded_with_the_bot_token_and_diagnosed(
 
 def test_dm_image_upload_gets_a_one_line_notice(app: SlackApp, slack: FakeSlack) -> None:
     """A file that is not a text log is not downloaded; the user is told why."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     slack.add_file("FIMG00001", FakeFile("screen.png", b"\x89PNG....", "image/png", "png"))
     app.event(message(where, "", subtype="file_share", files=[{"id": "FIMG00001"}]))
     posts = answered(slack, where)
@@ -409,7 +377,7 @@ def test_pasted_log_with_password_warns_and_never_repeats_it(
     app: SlackApp, slack: FakeSlack
 ) -> None:
     """A pasted transcript with a clear-text PASS is diagnosed, flagged, and not echoed."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     log_text = (FIXTURES / "nc" / "proftpd-acct.txt").read_text()
     assert "s3cret-test" in log_text
     app.event(message(where, "```" + log_text + "```"))
@@ -506,7 +474,7 @@ def test_api_error_does_not_kill_the_listener(app: SlackApp, slack: FakeSlack) -
 
 def test_a_big_log_is_acked_before_it_is_analysed(app: SlackApp, slack: FakeSlack) -> None:
     """A DM with a multi-megabyte log file is acked at once; the diagnosis follows later."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     session = (FIXTURES / "curl" / "vsftpd-missing-file.txt").read_bytes()
     content = session * (4_000_000 // len(session))
     slack.add_file("FBIG00001", FakeFile("huge.log", content))

@@ -14,27 +14,25 @@ context of Python's `ssl` module reads it)."""
 from __future__ import annotations
 
 import gzip
-import itertools
-import json
 import shutil
 import ssl
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.fake_proxy import FakeProxy, ProxyRequest
-from tests.fake_slack import Call, FakeFile, FakeSlack
+from tests.fake_slack import FakeFile, FakeSlack
 from tests.fake_socket_mode import FakeSocketMode
 from tests.slack_app import SlackApp
+from tests.slack_events import Events, answered, posted_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EVENTS = Events("CP", 1_820_000_000)
+channel, ts, message = EVENTS.channel, EVENTS.ts, EVENTS.message
 PROXY_CREDENTIALS = ("ftpcode", "fake-proxy-password")
-_channels = itertools.count(1)
-_stamps = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -121,40 +119,6 @@ def socket_app(
         yield running
 
 
-def channel() -> str:
-    return f"CP{next(_channels):07d}"
-
-
-def ts() -> str:
-    return f"{1_820_000_000 + next(_stamps)}.000400"
-
-
-def message(channel_id: str, text: str, **extra: Any) -> dict[str, Any]:
-    kind = "im" if channel_id.startswith("D") else "channel"
-    event = {
-        "type": "message",
-        "channel": channel_id,
-        "channel_type": kind,
-        "user": "UPERSON01",
-        "text": text,
-        "ts": ts(),
-    }
-    event.update(extra)
-    return event
-
-
-def answered(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:
-    return slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args.get("channel") == channel_id,
-        count,
-        timeout=30,
-    )
-
-
-def posted_text(call: Call) -> str:
-    return str(call.args.get("text", "")) + json.dumps(call.args.get("blocks", []))
-
-
 def through_proxy(proxy: FakeProxy, slack: FakeSlack, path: str) -> list[ProxyRequest]:
     """The requests for FakeSlack's `path` that the proxy passed on, with credentials."""
     target = slack.url.rstrip("/") + path
@@ -208,7 +172,7 @@ def test_dm_file_download_goes_through_the_proxy(
     app: SlackApp, slack: FakeSlack, proxy: FakeProxy
 ) -> None:
     """A log uploaded in a DM is fetched (files.info, then the download) through the proxy."""
-    where = "D" + channel()[1:]
+    where = EVENTS.direct()
     content = (FIXTURES / "curl" / "vsftpd-missing-file.txt").read_bytes()
     slack.add_file(
         "FPROXY001", FakeFile("session.log.gz", gzip.compress(content), "application/gzip", "gzip")

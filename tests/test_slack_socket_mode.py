@@ -4,23 +4,22 @@ through a local fake Web API that records what was actually posted."""
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.fake_slack import Call, FakeSlack
+from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import FakeSocketMode
 from tests.slack_app import APP_TOKEN, SOCKET_MODE_CONNECTED, SlackApp
+from tests.slack_events import Events, answered, posted_text
 
-_channels = itertools.count(1)
-_stamps = itertools.count(1)
 QUIET_SECONDS = 0.6  # how long silence is awaited once a later message was answered
+
+EVENTS = Events("CS", 1_810_000_000)
+channel, ts, message = EVENTS.channel, EVENTS.ts, EVENTS.message
 
 
 @pytest.fixture(scope="module")
@@ -44,41 +43,6 @@ def app(
     with SlackApp(slack.api_url, db, socket_mode=True) as running:
         assert socket_mode.wait_for_connection(), "the bot never opened the WebSocket"
         yield running
-
-
-def channel() -> str:
-    """A fresh channel id, so cooldowns of one test do not reach another."""
-    return f"CS{next(_channels):07d}"
-
-
-def ts() -> str:
-    return f"{1_810_000_000 + next(_stamps)}.000300"
-
-
-def message(channel_id: str, text: str, **extra: Any) -> dict[str, Any]:
-    kind = "im" if channel_id.startswith("D") else "channel"
-    event = {
-        "type": "message",
-        "channel": channel_id,
-        "channel_type": kind,
-        "user": "UPERSON01",
-        "text": text,
-        "ts": ts(),
-    }
-    event.update(extra)
-    return event
-
-
-def answered(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:
-    return slack.wait_for(
-        lambda c: c.method == "chat.postMessage" and c.args.get("channel") == channel_id,
-        count,
-        timeout=30,
-    )
-
-
-def posted_text(call: Call) -> str:
-    return str(call.args.get("text", "")) + json.dumps(call.args.get("blocks", []))
 
 
 def settle(socket_mode: FakeSocketMode, slack: FakeSlack) -> None:
