@@ -26,7 +26,7 @@ from bot.settings import Settings
 WORKER_THREADS = 8  # per worker process: replies wait on the Web API, not on the CPU
 MONITOR_SECONDS = 1.0
 PARENT_CHECK_SECONDS = 1.0
-WORKER_NICENESS = 10
+WORKER_NICENESS = 19
 log = logging.getLogger("ftpcode")
 
 
@@ -85,16 +85,29 @@ class ThreadDispatcher:
         self._worker.close()
 
 
-def _yield_cpu_to_acks() -> None:
-    """Acks are what Slack times; answers can wait a few milliseconds for a busy CPU."""
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
+def _yield_cpu_to_acks(priority: str) -> None:
+    """Acks are what Slack times; answers can wait a few milliseconds for a busy CPU.
+
+    "idle" (Linux's SCHED_IDLE) runs a worker only when nothing of normal priority wants
+    the CPU, so an ack never waits behind an answer; on a host that other programs keep
+    busy, answers then slow down the most. "low" is the lowest niceness, "normal" leaves
+    the worker as it is.
+    """
+    if priority == "idle" and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError:
+            pass
+    if priority in ("idle", "low"):
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
 
 def _worker_main(settings: Settings, jobs: multiprocessing.Queue[Job | None]) -> None:
     """A worker process: take jobs until told to stop, run each on a thread."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    _yield_cpu_to_acks()
+    _yield_cpu_to_acks(settings.worker_priority)
     worker = Worker(settings)
     pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="ftpcode-job")
     parent = multiprocessing.parent_process()

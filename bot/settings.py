@@ -14,6 +14,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_COOLDOWN_SECONDS = 600.0
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_WORKERS = 2
+DEFAULT_WORKER_PRIORITY = "idle"
+WORKER_PRIORITIES = ("idle", "low", "normal")
 
 
 class SettingsError(ValueError):
@@ -31,6 +33,15 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
@@ -62,6 +73,8 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     # Worker processes that do the answering (the serving process only acks and enqueues).
     workers: int = DEFAULT_WORKERS
+    # How workers share the CPU with the acks: "idle", "low" or "normal" (bot.dispatch).
+    worker_priority: str = DEFAULT_WORKER_PRIORITY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -79,6 +92,9 @@ class Settings:
                 _number(env, "FTPCODE_MAX_FILE_MB", DEFAULT_MAX_FILE_BYTES / 2**20, 0.001) * 2**20
             ),
             workers=int(_number(env, "FTPCODE_WORKERS", DEFAULT_WORKERS, 1)),
+            worker_priority=_choice(
+                env, "FTPCODE_WORKER_PRIORITY", WORKER_PRIORITIES, DEFAULT_WORKER_PRIORITY
+            ),
         )
 
     @property

@@ -140,6 +140,12 @@ class SlackApp:
             process.stderr.close()
 
     @property
+    def pid(self) -> int:
+        """The bot's serving process."""
+        assert self._process is not None
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

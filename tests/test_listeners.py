@@ -194,3 +194,11 @@ def test_settings_read_lists_and_flags() -> None:
     assert settings.channels == frozenset({"C1", "C2"})
     assert settings.mention_only
     assert not settings.http_mode
+
+
+def test_worker_priority_is_one_of_three() -> None:
+    """FTPCODE_WORKER_PRIORITY takes idle, low or normal; anything else is named."""
+    assert Settings.from_env({}).worker_priority == "idle"
+    assert Settings.from_env({"FTPCODE_WORKER_PRIORITY": "Low"}).worker_priority == "low"
+    with pytest.raises(SettingsError, match="FTPCODE_WORKER_PRIORITY"):
+        Settings.from_env({"FTPCODE_WORKER_PRIORITY": "urgent"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -469,7 +470,31 @@ def test_api_error_does_not_kill_the_listener(app: SlackApp, slack: FakeSlack) -
     assert answered(slack, later)
 
 
-# -- heavy work after the ack -----------------------------------------------------------
+# -- heavy work after the ack ---
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_workers_run_at_idle_priority(app: SlackApp) -> None:
+    """The answering workers run under SCHED_IDLE, so acks never wait behind answers."""
+    workers = [
+        pid
+        for pid in children(app.pid)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()  # not the resource tracker
+    ]
+    assert len(workers) == 2
+    assert all(os.sched_getscheduler(pid) == os.SCHED_IDLE for pid in workers)
 
 
 def test_a_big_log_is_acked_before_it_is_analysed(app: SlackApp, slack: FakeSlack) -> None:
