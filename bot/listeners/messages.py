@@ -190,7 +190,11 @@ def answer_channel(deps: Deps, client: WebClient, incoming: Incoming) -> None:
     if thread.channel_muted or thread.thread_muted:
         return
     if follow_up and thread.context is not None:
-        _answer_log(deps, client, incoming, list(thread.context.codes), report)
+        earlier = list(thread.context.codes)
+        if incoming.files:
+            _answer_files(deps, client, incoming, earlier)
+        elif report is not None:
+            _post_report(deps, client, incoming, report, earlier, kinds)
         return
     candidates = answers.new_codes(found, set(thread.answered))
     reserved = set(
@@ -206,45 +210,34 @@ def answer_channel(deps: Deps, client: WebClient, incoming: Incoming) -> None:
 
 
 def answer_direct(deps: Deps, client: WebClient, incoming: Incoming) -> None:
-    """A DM: every message is answered; a log or a file gets the log diagnosis."""
-    earlier = _earlier_codes(deps, incoming)
-    if incoming.files:
-        _answer_log(deps, client, incoming, earlier)
-        return
-    kinds = answers.secret_kinds(incoming.text)
-    report = answers.read_log(incoming.text)
-    if report is not None:
-        _post_report(deps, client, incoming, report, earlier, kinds)
-        return
-    found = answers.scan(incoming.text)
-    if found:
-        payload = blocks.reply_blocks(load(), found)
-    else:
-        payload, found = _question(incoming.text)
-    _send(deps, client, incoming, blocks.with_secret_warning(payload, kinds), found)
+    """A DM: every message is answered, in the light of what the conversation found."""
+    _answer_asked(deps, client, incoming, incoming.text)
 
 
 def answer_mention(deps: Deps, client: WebClient, incoming: Incoming) -> None:
-    """A mention: a log gets the diagnosis, anything else is looked up like /ftpcode."""
-    earlier = list(deps.store.codes_answered_in_thread(incoming.channel, incoming.root))
-    question = without_mentions(incoming.text)
-    kinds = answers.secret_kinds(question)
+    """A mention: a question, whatever the channel's auto-reply limits."""
+    _answer_asked(deps, client, incoming, without_mentions(incoming.text))
+
+
+def _answer_asked(deps: Deps, client: WebClient, incoming: Incoming, text: str) -> None:
+    """Something asked of the bot: files and logs get the diagnosis, codes their replies,
+    anything else is looked up like /ftpcode; nothing at all gets usage."""
+    earlier = _earlier_codes(deps, incoming)
     if incoming.files:
-        _answer_log(deps, client, incoming, earlier)
+        _answer_files(deps, client, incoming, earlier)
         return
-    report = answers.read_log(question)
+    kinds = answers.secret_kinds(text)
+    report = answers.read_log(text)
     if report is not None:
         _post_report(deps, client, incoming, report, earlier, kinds)
         return
-    found: list[Match] = []
-    if not question:
-        payload = blocks.usage_blocks()
+    found = answers.scan(text)
+    if found:
+        payload = blocks.reply_blocks(load(), found)
+    elif text.strip():
+        payload, found = _question(text)
     else:
-        found = answers.scan(question)
-        if found:
-            payload = blocks.reply_blocks(load(), found)
-        else:
-            payload, found = _question(question)
+        payload = blocks.usage_blocks()
     _send(deps, client, incoming, blocks.with_secret_warning(payload, kinds), found)
 
 
@@ -275,27 +268,9 @@ def _earlier_codes(deps: Deps, incoming: Incoming) -> list[str]:
 # -- logs and files ---------------------------------------------------------------------
 
 
-def _answer_log(
-    deps: Deps,
-    client: WebClient,
-    incoming: Incoming,
-    earlier: list[str],
-    report: LogReport | None = None,
-) -> None:
-    """The diagnosis of the files in a message, or of its pasted text (`report`, when the
-    caller has read it already)."""
+def _answer_files(deps: Deps, client: WebClient, incoming: Incoming, earlier: list[str]) -> None:
+    """The diagnosis of each file shared with a message, or why there is none."""
     thread = incoming.thread_ts if incoming.is_direct else incoming.root
-    if not incoming.files:
-        report = report or answers.read_log(incoming.text)
-        kinds = answers.secret_kinds(incoming.text)
-        if report is None:
-            payload = blocks.with_block_on_top(
-                blocks.notice_blocks(render.DM_NOTHING), blocks.followup_block(earlier, None)
-            )
-            post(client, incoming.channel, blocks.with_secret_warning(payload, kinds), thread)
-            return
-        _post_report(deps, client, incoming, report, earlier, kinds)
-        return
     for info in incoming.files:
         report_or_notice = _read_file(deps, client, info)
         if isinstance(report_or_notice, str):
