@@ -92,10 +92,14 @@ def scan(message: str) -> list[Match]:
     return detect_scan(message)
 
 
+def could_be_log(text: str) -> bool:
+    """Whether a paste is long enough to be read as a log (cheap; read_log decides)."""
+    return sum(1 for line in text.splitlines() if line.strip()) >= LOG_MIN_LINES
+
+
 def read_log(text: str, name: str = "message") -> LogReport | None:
     """The log diagnosis of a paste, or None when the paste does not read like a log."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) < LOG_MIN_LINES:
+    if not could_be_log(text):
         return None
     from bot.logs.analyse import analyse_text
 

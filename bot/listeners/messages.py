@@ -182,20 +182,22 @@ def answer_channel(deps: Deps, client: WebClient, incoming: Incoming) -> None:
     # channel messages are chat, and chat costs no state.
     found = [] if settings.mention_only else answers.scan(incoming.text)
     kinds = answers.secret_kinds(incoming.text)
-    report = answers.read_log(incoming.text) if incoming.thread_ts else None
-    follow_up = bool(incoming.thread_ts and (incoming.files or report is not None))
+    follow_up = bool(incoming.thread_ts and (incoming.files or answers.could_be_log(incoming.text)))
     if not (found or kinds or follow_up) or not _claim(deps, incoming):
         return
     thread = store.thread_state(incoming.channel, incoming.root)
     if thread.channel_muted or thread.thread_muted:
         return
     if follow_up and thread.context is not None:
+        # A file or a log in a thread the bot answered: the deeper look it was posted for.
         earlier = list(thread.context.codes)
         if incoming.files:
             _answer_files(deps, client, incoming, earlier)
-        elif report is not None:
+            return
+        report = answers.read_log(incoming.text)
+        if report is not None:
             _post_report(deps, client, incoming, report, earlier, kinds)
-        return
+            return
     candidates = answers.new_codes(found, set(thread.answered))
     reserved = set(
         store.reserve_cooldowns(
