@@ -202,3 +202,30 @@ def test_worker_priority_is_one_of_three() -> None:
     assert Settings.from_env({"FTPCODE_WORKER_PRIORITY": "Low"}).worker_priority == "low"
     with pytest.raises(SettingsError, match="FTPCODE_WORKER_PRIORITY"):
         Settings.from_env({"FTPCODE_WORKER_PRIORITY": "urgent"})
+
+
+class FilesClient(FakeClient):
+    """A client whose files.info reports one large log file."""
+
+    def files_info(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "file": {
+                "id": kwargs["file"],
+                "name": "huge.log",
+                "mimetype": "text/plain",
+                "size": 50 * 2**20,
+                "url_private_download": "http://127.0.0.1:9/never-fetched",
+            },
+        }
+
+
+def test_a_file_over_the_limit_is_not_downloaded(store: Store) -> None:
+    """A DM file larger than FTPCODE_MAX_FILE_MB gets a notice naming both sizes."""
+    deps = deps_with(store, max_file_bytes=20 * 2**20)
+    client = FilesClient()
+    data = event("", "D0000009", subtype="file_share", files=[{"id": "FHUGE0001"}])
+    on_message({"event_id": "EvHuge"}, data, context(), client, deps)  # type: ignore[arg-type]
+    assert client.posts
+    body = text_of(client.posts[0])
+    assert "50.0 MB" in body and "20 MB" in body

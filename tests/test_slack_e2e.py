@@ -510,3 +510,29 @@ def test_a_big_log_is_acked_before_it_is_analysed(app: SlackApp, slack: FakeSlac
     assert posts, "the big log was never diagnosed"
     assert posts[0].at > acked_at
     assert "ftp/550" in posted_text(posts[0])
+
+
+# -- bad input --------------------------------------------------------------------------
+
+
+def test_corrupt_gzip_upload_gets_a_one_line_notice(app: SlackApp, slack: FakeSlack) -> None:
+    """A .gz upload that is not gzip inside gets a notice saying it could not be read."""
+    where = EVENTS.direct()
+    broken = FakeFile("broken.log.gz", b"\x1f\x8bnot gzip at all", "application/gzip", "gzip")
+    slack.add_file("FBAD00001", broken)
+    app.event(message(where, "", subtype="file_share", files=[{"id": "FBAD00001"}]))
+    posts = answered(slack, where)
+    assert posts and "could not read" in posted_text(posts[0])
+    assert "Traceback" not in posted_text(posts[0])
+
+
+def test_malformed_events_do_not_stop_the_bot(app: SlackApp, slack: FakeSlack) -> None:
+    """Events with missing or odd fields are acked and dropped; the next one is answered."""
+    for odd in (
+        {"type": "message"},
+        {"type": "message", "channel": channel(), "text": None, "ts": ts()},
+        {"type": "message", "channel": channel(), "text": "553", "ts": ts(), "files": "x"},
+        {"type": "app_mention", "text": f"<@{BOT_USER_ID}> 553"},
+    ):
+        assert app.event(odd).status == 200
+    settle(app, slack)
