@@ -28,9 +28,13 @@ from bot.blocks import (
     SLACK_MAX_SECTION_TEXT,
     Block,
     escape_mrkdwn,
+    followup_block,
+    home_view,
     log_blocks,
     lookup_blocks,
     reply_blocks,
+    with_block_on_top,
+    with_secret_warning,
 )
 from bot.detect import scan
 from bot.knowledge import KnowledgeBase, load
@@ -436,3 +440,28 @@ def test_preview_script_prints_every_payload() -> None:
     ]
     assert len(payloads) == 5
     assert all(p["blocks"] and p["text"] for p in payloads)
+
+
+def test_home_tab_fits_and_lists_codes_and_wrong_answers(kb: KnowledgeBase) -> None:
+    """The App Home view lists the top codes and the wrongly answered ones, within limits."""
+    ids = sorted(kb.entries)[:10]
+    view = home_view(kb, [(i, 100 - n) for n, i in enumerate(ids)], [(ids[0], 2, 5)])
+    payload = (view["blocks"], render.HOME_FALLBACK)
+    assert_within_limits(payload)
+    text = "\n".join(sections(view["blocks"]))
+    assert all(i in text for i in ids)
+    assert "5 wrong, 2 helpful" in text
+
+
+def test_secret_warning_and_follow_up_sit_on_top_within_limits() -> None:
+    """A log with a password in a bot thread: the warning first, then how it relates."""
+    report = analyse_text("USER bob\nPASS hunter2x\n530 Login incorrect.\n", "paste")
+    payload = with_secret_warning(
+        with_block_on_top(log_blocks(report), followup_block(["ftp/530"], report)),
+        ["password"],
+    )
+    assert_within_limits(payload)
+    assert_safe(payload)
+    blocks, fallback = payload
+    assert "Rotate it now" in sections(blocks)[0]
+    assert "hunter2x" not in json.dumps(blocks) + fallback
