@@ -7,18 +7,16 @@ file's path, size and modification time; a warm start only unpickles.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import pickle
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.cache import cache_path, read_cache, write_cache
 from bot.models import Claim, Entry, Fix, ServerText, Source, Variant
 
 CACHE_FORMAT = 3
@@ -79,15 +77,6 @@ def _data_files(root: Path) -> list[Path]:
     return [p for p in files if p.exists()]
 
 
-def _cache_path(root: Path, files: list[Path]) -> Path:
-    digest = hashlib.sha1(f"{CACHE_FORMAT}|{root.resolve()}".encode())
-    for path in files:
-        stat = path.stat()
-        digest.update(f"|{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ftpcode" / f"kb-{digest.hexdigest()[:20]}.pickle"
-
-
 _LOADED: KnowledgeBase | None = None
 
 
@@ -98,30 +87,15 @@ def load() -> KnowledgeBase:
         return _LOADED
     root = knowledge_dir()
     files = _data_files(root)
-    cache = _cache_path(root, files)
-    try:
-        with cache.open("rb") as handle:
-            loaded = pickle.load(handle)
-        if isinstance(loaded, KnowledgeBase):
-            _LOADED = loaded
-            return loaded
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-        pass
+    cache = cache_path("kb", str(CACHE_FORMAT), root, files)
+    loaded = read_cache(cache)
+    if isinstance(loaded, KnowledgeBase):
+        _LOADED = loaded
+        return loaded
     kb = build(root)
-    _write_cache(cache, kb)
+    write_cache(cache, kb)
     _LOADED = kb
     return kb
-
-
-def _write_cache(cache: Path, kb: KnowledgeBase) -> None:
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # a read-only home only costs the next start a rebuild
 
 
 def build(root: Path, *, strict: bool = True) -> KnowledgeBase:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import pickle
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.cache import cache_path, read_cache, write_cache
 from bot.knowledge import KnowledgeError, knowledge_dir
 
 
@@ -109,17 +106,6 @@ _FORMATS: list[LogFormat] | None = None
 _CACHE_FORMAT = 1
 
 
-def _cache_path(folder: Path, files: list[Path]) -> Path:
-    """Where the validated formats are cached: keyed by every file's name, size and time,
-    this loader's own included (as bot.knowledge does for the knowledge base)."""
-    digest = hashlib.sha1(f"{_CACHE_FORMAT}|{folder.resolve()}".encode())
-    for path in [Path(__file__), *files]:
-        stat = path.stat()
-        digest.update(f"|{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ftpcode" / f"logs-{digest.hexdigest()[:20]}.pickle"
-
-
 def load_formats() -> list[LogFormat]:
     """Every log format, validated; raises KnowledgeError listing the problems.
 
@@ -131,17 +117,14 @@ def load_formats() -> list[LogFormat]:
         return _FORMATS
     folder = logs_dir()
     files = [*sorted(folder.glob("*.toml")), folder / "schema.json"]
-    cache = _cache_path(folder, files)
-    try:
-        with cache.open("rb") as handle:
-            loaded = pickle.load(handle)
-        if isinstance(loaded, list) and all(isinstance(f, LogFormat) for f in loaded):
-            _FORMATS = loaded
-            return loaded
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        pass
+    # This loader's own source is part of the key: what it makes of the files may change.
+    cache = cache_path("logs", str(_CACHE_FORMAT), folder, [Path(__file__), *files])
+    loaded = read_cache(cache)
+    if isinstance(loaded, list) and all(isinstance(f, LogFormat) for f in loaded):
+        _FORMATS = loaded
+        return loaded
     formats = _build(folder)
-    _write_cache(cache, formats)
+    write_cache(cache, formats)
     _FORMATS = formats
     return formats
 
@@ -160,14 +143,3 @@ def _build(folder: Path) -> list[LogFormat]:
     if problems:
         raise KnowledgeError(problems)
     return formats
-
-
-def _write_cache(cache: Path, formats: list[LogFormat]) -> None:
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(formats, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # a read-only home only costs the next start a rebuild
