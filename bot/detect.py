@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot import text as textmod
 from bot.context import judge_number
 from bot.knowledge import KnowledgeBase, knowledge_dir, load
-from bot.models import Entry, Match
+from bot.models import Entry, Match, Verdict
 
 SCAN_THRESHOLD = 0.7
 
@@ -387,6 +387,19 @@ class Detector:
             for anchor, indexes in self.anchors.items()
         }
         self.gate_keys = frozenset(self.gate)
+        # What a Match copies from its entry, and from each variant (a key that names no
+        # variant reads as the entry itself).
+        self.answer: dict[str, tuple[str, str, str, Verdict]] = {}
+        self.variant_answer: dict[tuple[str, str], tuple[str, str, str, Verdict]] = {}
+        for entry in kb.entries.values():
+            self.answer[entry.id] = (entry.protocol, entry.code, entry.title, entry.retry)
+            for variant in entry.variants:
+                self.variant_answer.setdefault(
+                    (entry.id, variant.key),
+                    (entry.protocol, entry.code, variant.title, variant.retry),
+                )
+        # Entries that are not errors ("n/a" retry): answered only when asked.
+        self.no_retry = frozenset(e.id for e in kb.entries.values() if e.retry == "n/a")
 
     def _load_errno(self) -> None:
         path = knowledge_dir() / "errno.toml"
@@ -849,6 +862,15 @@ class Detector:
         if not patterns:
             return
         text = msg.text
+        if len(kept) == 1:  # one probe: searched without building a list
+            probe = (cand.reply_text or cand.line(text)[1]).lower()
+            if len(patterns) > 1 and self.variant_any[cand.id].search(probe) is None:
+                return
+            for pattern, key in patterns:
+                if pattern.search(probe):
+                    cand.variant = key
+                    return
+            return
         probes = [cand.probe(text).lower()]
         for other in kept:
             if other.id == cand.id and other is not cand:
@@ -864,12 +886,19 @@ class Detector:
 
     def _finish(self, msg: _Msg, threshold: float, informational: bool) -> list[Match]:
         """Drop weak and unasked matches, merge repeats, order best first, cap the list."""
-        entries = self.kb.entries
+        found = msg.found
+        if len(found) == 1:  # the common case: one candidate, nothing to merge or order
+            cand = found[0]
+            if cand.confidence >= threshold and (
+                cand.asked or informational or cand.id not in self.no_retry
+            ):
+                return [self._match(msg, cand, found)]
+            return []
+        no_retry = self.no_retry
         kept = [
             c
-            for c in msg.found
-            if c.confidence >= threshold
-            and (c.asked or informational or entries[c.id].retry != "n/a")
+            for c in found
+            if c.confidence >= threshold and (c.asked or informational or c.id not in no_retry)
         ]
         if not kept:
             return []
@@ -907,23 +936,28 @@ class Detector:
 
     def _match(self, msg: _Msg, cand: _Cand, kept: list[_Cand]) -> Match:
         """The answer a kept candidate gives, its variant resolved."""
-        self._resolve_variant(msg, cand, kept)
-        entry = self.kb.entries[cand.id]
-        chosen = entry.variant(cand.variant) if cand.variant is not None else None
+        if cand.variant is None and cand.id in self.variant_res:
+            self._resolve_variant(msg, cand, kept)
+        variant = cand.variant
+        protocol, code, title, retry = (
+            self.answer[cand.id]
+            if variant is None
+            else self.variant_answer.get((cand.id, variant)) or self.answer[cand.id]
+        )
         text = msg.text
         return Match(
-            entry.protocol,
-            entry.code,
-            entry.id,
-            chosen.title if chosen else entry.title,
-            chosen.retry if chosen else entry.retry,
+            protocol,
+            code,
+            cand.id,
+            title,
+            retry,
             cand.confidence,
             cand.evidence(text),
-            cand.variant,
-            position=cand.position,
-            from_phrase=cand.from_phrase,
-            asked=cand.asked,
-            probe=cand.probe(text),
+            variant,
+            cand.position,
+            cand.from_phrase,
+            cand.asked,
+            cand.reply_text or cand.line(text)[1],
         )
 
 
