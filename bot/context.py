@@ -215,11 +215,17 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
             reply_line, mid_line = True, not ask_before
         if reply_line:
             reply_text = after[1:].strip() if after[:1] in (" ", "-") else ""
-    if _KEYWORD_BEFORE_BACK.match(backwards):
+    # A keyword can raise the confidence to 0.9 (before) or 0.88 (after), which a question
+    # (0.9 below) or a surer reply line makes moot; before, it may also give the reply text.
+    sure = asked or ask_before or confidence >= 0.9
+    if (not sure or (not reply_text and after[:1] == " ")) and _KEYWORD_BEFORE_BACK.match(
+        backwards
+    ):
         confidence = max(confidence, 0.9)
         if not reply_text and after[:1] == " ":
             reply_text = after[1:].strip()
-    if _KEYWORD_AFTER.match(after.lstrip(" ")):
+        sure = True
+    if not sure and _KEYWORD_AFTER.match(after.lstrip(" ")):
         confidence = max(confidence, 0.88)
     if asked or ask_before:
         asked = True

@@ -773,7 +773,7 @@ class Detector:
                 ):
                     continue
                 if once:
-                    places = [canon.index(word) for word in phrase.border]
+                    places = list(map(canon.index, phrase.border))
                 else:
                     if where is None:
                         where = {}
