@@ -191,15 +191,24 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     after = text[end : min(line_end, end + 160)]
     if _REJECT_AFTER.match(after) or _rejected_before(before, backwards):
         return None
-    if line_start == 0 and line_end == len(text) and _SOLE.match(text):
+    if (
+        line_start == 0
+        and line_end == len(text)
+        and after.strip() in ("", "?")  # what `_SOLE` allows after its number
+        and _SOLE.match(text)
+    ):
         return NumberContext(0.9, True, "", False)
     if _is_plural_noun(after):
         return None
-    ask_after = _ASK_AFTER.match(after) is not None
     ask_before = _ASK_BEFORE_BACK.match(backwards) is not None
-    asked = ask_before and ask_after
-    ask_before = asked or (ask_before and bool(_ASKING_WORDS.search(after)))
-    asked = asked or (ask_after and "?" in after[:40] and len(after) < 40)
+    # The words after matter only beside a question before, or with a "?" close after.
+    if ask_before or (len(after) < 40 and "?" in after):
+        ask_after = _ASK_AFTER.match(after) is not None
+        asked = ask_before and ask_after
+        ask_before = asked or (ask_before and bool(_ASKING_WORDS.search(after)))
+        asked = asked or (ask_after and "?" in after[:40] and len(after) < 40)
+    else:
+        asked = False
     reply_text = ""
     reply_line = False
     confidence = 0.0
