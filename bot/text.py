@@ -204,13 +204,20 @@ _ONE_WORD_BYTES = {
     k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()
 }
 _WORD_PAIRS_BYTES = frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS)
+# A pair needs both its words: when either side has none in a text, no pair is built to look.
+_PAIR_FIRSTS_BYTES = frozenset(a for a, _ in _WORD_PAIRS_BYTES)
+_PAIR_SECONDS_BYTES = frozenset(b for _, b in _WORD_PAIRS_BYTES)
 _TRIGGERS_BYTES = {k.encode(): v for k, v in _TRIGGERS.items()}
 SPELLING_TRIGGERS_BYTES = frozenset(_TRIGGERS_BYTES)
 
 
 def respelled_bytes(found: list[bytes]) -> list[bytes] | None:
     """`respelled` for words as bytes."""
-    if not _WORD_PAIRS_BYTES.isdisjoint(itertools.pairwise(found)):
+    if (
+        not _PAIR_FIRSTS_BYTES.isdisjoint(found)
+        and not _PAIR_SECONDS_BYTES.isdisjoint(found)
+        and not _WORD_PAIRS_BYTES.isdisjoint(itertools.pairwise(found))
+    ):
         return None
     out: list[bytes] = []
     triggers = _TRIGGERS_BYTES
