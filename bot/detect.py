@@ -35,20 +35,25 @@ _NOT_BEFORE_NUMBER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.,:/\\-")
 # Word-gate kinds: what a word that the gate lets through asks the scanner to look at.
 _PHRASE, _NAME, _SPECIAL = 1, 2, 4
 _SPECIAL_WORDS = (b"curl", b"status", b"code", b"errno", b"winerror", b"sftp")
+# Each pattern below starts with a literal and checks the word boundary (\b) before it by a
+# lookbehind, so that the regex engine skips ahead to that literal instead of trying a boundary
+# at every position.
 _CURL = re.compile(
-    r"\bcurl(?:\.exe)?\b(?::\s*|\s+(?:error|exit(?:ed)?|exited\s+with|returned|"
+    r"curl(?<!\wcurl)(?:(?:\.exe)?\b(?::\s*|\s+(?:error|exit(?:ed)?|exited\s+with|returned|"
     r"failed\s+with|fails\s+with|code|status|rc)(?:\s+(?:code|status|error|with))*"
     r"\s*[:=#]?\s*)\(?(\d{1,2})\)?(?!\d)"
-    r"|\bcurl\b[^\n]{0,60}?\bexit\s+(?:code|status)\s*[:=]?\s*(\d{1,2})(?!\d)"
-    r"|\bcurl\s+(?:returns?|returned|gives?|gave|exits?\s+with|exited\s+with|fails?\s+with)"
-    r"\s+(?:code\s+|status\s+|error\s+)?(\d{1,2})(?![\d.,:%])"
+    r"|\b[^\n]{0,60}?\bexit\s+(?:code|status)\s*[:=]?\s*(\d{1,2})(?!\d)"
+    r"|\s+(?:returns?|returned|gives?|gave|exits?\s+with|exited\s+with|fails?\s+with)"
+    r"\s+(?:code\s+|status\s+|error\s+)?(\d{1,2})(?![\d.,:%]))"
 )
 _SFTP_STATUS = re.compile(
-    r"\b(?:sftp\s+(?:status|error|code|failure|status\s+code|error\s+code)?|status\s+code"
-    r"|error\s+code|sftp\s+status|ssh_fx\w*|fx\s+code|status)\s*[:=#]?\s*\(?(-?\d{1,2})\)?"
-    r"(?![\d.])"
+    r"(?:s(?<!\ws)(?:ftp\s+(?:status|error|code|failure|status\s+code|error\s+code)?"
+    r"|tatus\s+code|ftp\s+status|sh_fx\w*|tatus)|e(?<!\we)rror\s+code|f(?<!\wf)x\s+code)"
+    r"\s*[:=#]?\s*\(?(-?\d{1,2})\)?(?![\d.])"
 )
-_ERRNO = re.compile(r"\b(?:errno|winerror)\s*[:=]?\s*(-?\d{1,5})\b")
+_ERRNO = re.compile(r"(?:e(?<!\we)rrno|w(?<!\ww)inerror)\s*[:=]?\s*(-?\d{1,5})\b")
+# Each special form ends in a number: a message without a digit holds none.
+_DIGIT = re.compile(r"\d")
 _HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
 _SPELLING_TRIGGERS = textmod.SPELLING_TRIGGERS_BYTES
@@ -643,6 +648,8 @@ class Detector:
     def _special_forms(self, msg: _Msg) -> None:
         """curl's exit codes, SFTP status numbers and errno values, in one message."""
         lower = msg.lower
+        if _DIGIT.search(lower) is None:
+            return
         if "curl" in lower:
             for hit in _CURL.finditer(lower):
                 code = hit.group(1) or hit.group(2) or hit.group(3)
