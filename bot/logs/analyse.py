@@ -30,6 +30,7 @@ from bot.logs.diagnose import (
     PROBES,
     RESULT_SUCCESS,
     SessionState,
+    success_event,
 )
 from bot.logs.formats import LogFormat, load_formats
 from bot.logs.model import LogEvent, LogReport, Secret, Session
@@ -563,20 +564,7 @@ class _Analyser:
     def _success_event(self, match: re.Match[str], line: int, command: str | None) -> LogEvent:
         """The event a success in a quiet session records (SessionState.note_success)."""
         entry, text = self._said(match)
-        return LogEvent(
-            line,
-            entry.protocol,
-            entry.code,
-            entry.id,
-            text,
-            entry.title,
-            "n/a",
-            None,
-            command,
-            "",
-            "",
-            "success",
-        )
+        return success_event(entry, line, text, command)
 
     def _scan_error_lines(self, lines: list[tuple[int, str]]) -> list[tuple[int, Match]]:
         """(position, match) for what the chat scanner finds on lines with error words."""

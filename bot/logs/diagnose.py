@@ -195,17 +195,7 @@ class SessionState:
 
     def note_success(self, entry: Entry, line: int, text: str) -> None:
         """Record a success in a quiet session, the lean way (nothing to forgive)."""
-        event = LogEvent(
-            line,
-            entry.protocol,
-            entry.code,
-            entry.id,
-            text,
-            entry.title,
-            "n/a",
-            command=self.last_command,
-            outcome="success",
-        )
+        event = success_event(entry, line, text, self.last_command)
         self._advance(event)
         if entry.id == LOGIN_SUCCESS:
             self.login = event
@@ -333,6 +323,21 @@ def _variant_of(entry_id: str, text: str) -> str | None:
         return _VARIANTS[key]
     variant = _VARIANTS[key] = found.variant_of(entry_id, text)
     return variant
+
+
+def success_event(entry: Entry, line: int, text: str, command: str | None) -> LogEvent:
+    """The event of a success reply (`entry`) that answers `command`."""
+    return LogEvent(
+        line,
+        entry.protocol,
+        entry.code,
+        entry.id,
+        text,
+        entry.title,
+        "n/a",
+        command=command,
+        outcome="success",
+    )
 
 
 def _is_data_failure(event: LogEvent) -> bool:
