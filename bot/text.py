@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 _SLACK_LINK = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
 _QUOTES = str.maketrans(
@@ -183,54 +185,77 @@ _WORD_PAIRS = frozenset(
 )
 
 
+W = TypeVar("W", str, bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class _WordRules(Generic[W]):
+    """The word-by-word spelling rules for words of one type (str or bytes)."""
+
+    one_word: dict[W, tuple[int, tuple[W, ...]]]
+    pairs: frozenset[tuple[W, W]]
+    triggers: dict[W, tuple[int, ...]]
+    trigger_words: frozenset[W]
+    # A pair needs both its words: when either side has none in a text, no pair is looked for.
+    firsts: frozenset[W]
+    seconds: frozenset[W]
+
+    @classmethod
+    def of(
+        cls,
+        one_word: dict[W, tuple[int, tuple[W, ...]]],
+        pairs: frozenset[tuple[W, W]],
+        triggers: dict[W, tuple[int, ...]],
+    ) -> _WordRules[W]:
+        return cls(
+            one_word,
+            pairs,
+            triggers,
+            frozenset(triggers),
+            frozenset(a for a, _ in pairs),
+            frozenset(b for _, b in pairs),
+        )
+
+    def apply(self, found: list[W]) -> list[W] | None:
+        """The words `found` with the spelling rules they trigger applied word by word, as
+        `words` would give them; None when two neighbouring words may be one rule's pair
+        ("log in"), which only the rules' regexes can tell."""
+        if (
+            not self.firsts.isdisjoint(found)
+            and not self.seconds.isdisjoint(found)
+            and not self.pairs.isdisjoint(itertools.pairwise(found))
+        ):
+            return None
+        triggers = self.triggers
+        rules = {rule for word in self.trigger_words.intersection(found) for rule in triggers[word]}
+        out: list[W] = []
+        for word in found:
+            spelling = self.one_word.get(word)
+            if spelling is not None and spelling[0] in rules:
+                out.extend(spelling[1])
+            else:
+                out.append(word)
+        return out
+
+
+_RULES = _WordRules.of(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
+_RULES_BYTES = _WordRules.of(
+    {k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()},
+    frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS),
+    {k.encode(): v for k, v in _TRIGGERS.items()},
+)
+SPELLING_TRIGGERS_BYTES = _RULES_BYTES.trigger_words
+
+
 def respelled(found: list[str]) -> list[str] | None:
-    """The words `found` (of an ASCII text, apostrophes dropped) with the spelling rules they
-    trigger applied word by word, as `words` would give them; None when two neighbouring
-    words may be one rule's pair ("log in"), which only the rules' regexes can tell."""
-    if not _WORD_PAIRS.isdisjoint(itertools.pairwise(found)):
-        return None
-    out: list[str] = []
-    rules = {rule for word in SPELLING_TRIGGERS.intersection(found) for rule in _TRIGGERS[word]}
-    for word in found:
-        spelling = _ONE_WORD.get(word)
-        if spelling is not None and spelling[0] in rules:
-            out.extend(spelling[1])
-        else:
-            out.append(word)
-    return out
-
-
-_ONE_WORD_BYTES = {
-    k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()
-}
-_WORD_PAIRS_BYTES = frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS)
-# A pair needs both its words: when either side has none in a text, no pair is built to look.
-_PAIR_FIRSTS_BYTES = frozenset(a for a, _ in _WORD_PAIRS_BYTES)
-_PAIR_SECONDS_BYTES = frozenset(b for _, b in _WORD_PAIRS_BYTES)
-_TRIGGERS_BYTES = {k.encode(): v for k, v in _TRIGGERS.items()}
-SPELLING_TRIGGERS_BYTES = frozenset(_TRIGGERS_BYTES)
+    """The words `found` (of an ASCII text, apostrophes dropped) respelled word by word, or
+    None when only the rules' regexes can tell (see _WordRules.apply)."""
+    return _RULES.apply(found)
 
 
 def respelled_bytes(found: list[bytes]) -> list[bytes] | None:
     """`respelled` for words as bytes."""
-    if (
-        not _PAIR_FIRSTS_BYTES.isdisjoint(found)
-        and not _PAIR_SECONDS_BYTES.isdisjoint(found)
-        and not _WORD_PAIRS_BYTES.isdisjoint(itertools.pairwise(found))
-    ):
-        return None
-    out: list[bytes] = []
-    triggers = _TRIGGERS_BYTES
-    rules = {
-        rule for word in SPELLING_TRIGGERS_BYTES.intersection(found) for rule in triggers[word]
-    }
-    for word in found:
-        spelling = _ONE_WORD_BYTES.get(word)
-        if spelling is not None and spelling[0] in rules:
-            out.extend(spelling[1])
-        else:
-            out.append(word)
-    return out
+    return _RULES_BYTES.apply(found)
 
 
 def _respell(lowered: str, found: list[str]) -> str:
