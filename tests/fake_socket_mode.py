@@ -39,11 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.slack_events import APP_ID, block_actions, event_callback, slash_command
+
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PATH = "/link"
-APP_ID = "AFAKE0001"
-TEAM_ID = "TFAKE0001"
-BOT_USER_ID = "UFTPBOT01"
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR = 1000, 1002
 HANDSHAKE_LIMIT = 16 * 1024
@@ -235,37 +234,13 @@ class FakeSocketMode:
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0) -> str:
         """An Events API envelope carrying `event`; a retry repeats the same event_id."""
-        body = {
-            "token": "fake-verification-token",
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"EvSOCK{next(self._ids):06d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-            "is_ext_shared_channel": False,
-        }
+        body = event_callback(event, event_id or f"EvSOCK{next(self._ids):06d}")
         extra: dict[str, Any] = {"retry_attempt": retry, "retry_reason": "timeout" if retry else ""}
         return self.push("events_api", body, **extra)
 
     def command(self, text: str, *, channel: str, response_url: str, user: str = "UASKER01") -> str:
         """A `/ftpcode TEXT` slash command envelope."""
-        payload = {
-            "token": "fake-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "fake",
-            "channel_id": channel,
-            "channel_name": "support",
-            "user_id": user,
-            "user_name": "asker",
-            "command": "/ftpcode",
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": "1.2.fake",
-        }
+        payload = slash_command(text, channel, response_url, user)
         return self.push("slash_commands", payload, accepts_response_payload=True)
 
     def action(
@@ -278,21 +253,7 @@ class FakeSocketMode:
         user: str = "UASKER01",
     ) -> str:
         """A click on one of the bot's buttons (an `interactive` envelope)."""
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID},
-            "user": {"id": user},
-            "api_app_id": APP_ID,
-            "token": "fake-verification-token",
-            "trigger_id": "1.2.fake",
-            "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel},
-            "message": {},
-            "response_url": response_url,
-            "actions": [
-                {"type": "button", "action_id": action_id, "block_id": "b", "value": value}
-            ],
-        }
+        payload = block_actions(action_id, value, channel, response_url, user)
         return self.push("interactive", payload, accepts_response_payload=True)
 
     def ask_to_reconnect(self) -> None:

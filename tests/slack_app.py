@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.slack_events import block_actions, event_callback, slash_command
+
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "fake-signing-secret-for-tests"
 BOT_TOKEN = "xoxb-fake-bot-token-for-tests"
@@ -197,16 +199,7 @@ class SlackApp:
         self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0
     ) -> Response:
         """An Events API callback carrying `event`; a retry repeats the same event_id."""
-        envelope = {
-            "token": "fake-verification-token",
-            "team_id": "TFAKE0001",
-            "api_app_id": "AFAKE0001",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": "TFAKE0001", "user_id": "UFTPBOT01", "is_bot": True}],
-        }
+        envelope = event_callback(event, event_id or f"Ev{next(self._ids):08d}")
         extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         body = json.dumps(envelope).encode()
         return self.signed(body, "application/json", extra=extra if retry else None)
@@ -215,19 +208,7 @@ class SlackApp:
         self, text: str, *, channel: str, response_url: str, user: str = "UASKER01"
     ) -> Response:
         """A `/ftpcode TEXT` slash command."""
-        form = {
-            "token": "fake-verification-token",
-            "team_id": "TFAKE0001",
-            "channel_id": channel,
-            "channel_name": "support",
-            "user_id": user,
-            "user_name": "asker",
-            "command": "/ftpcode",
-            "text": text,
-            "api_app_id": "AFAKE0001",
-            "response_url": response_url,
-            "trigger_id": "1.2.fake",
-        }
+        form = slash_command(text, channel, response_url, user)
         body = urllib.parse.urlencode(form).encode()
         return self.signed(body, "application/x-www-form-urlencoded")
 
@@ -242,20 +223,6 @@ class SlackApp:
         user: str = "UASKER01",
     ) -> Response:
         """A click on one of the bot's buttons."""
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "TFAKE0001"},
-            "user": {"id": user},
-            "api_app_id": "AFAKE0001",
-            "token": "fake-verification-token",
-            "trigger_id": "1.2.fake",
-            "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel, **(message or {})},
-            "message": message or {},
-            "response_url": response_url,
-            "actions": [
-                {"type": "button", "action_id": action_id, "block_id": "b", "value": value}
-            ],
-        }
+        payload = block_actions(action_id, value, channel, response_url, user, message)
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return self.signed(body, "application/x-www-form-urlencoded")

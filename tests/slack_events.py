@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from typing import Any
 
-from tests.fake_slack import Call, FakeSlack
+from tests.fake_slack import BOT_USER_ID, TEAM_ID, Call, FakeSlack
+
+APP_ID = "AFAKE0001"
+VERIFICATION_TOKEN = "fake-verification-token"
 
 ANSWER_TIMEOUT_SECONDS = 30.0
 ID_LENGTH = 9
@@ -47,6 +51,70 @@ class Events:
         }
         event.update(extra)
         return event
+
+
+# -- what Slack sends, in either transport (HTTP requests or Socket Mode envelopes) --------
+
+
+def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """The Events API body that carries `event`."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        "is_ext_shared_channel": False,
+    }
+
+
+def slash_command(text: str, channel: str, response_url: str, user: str) -> dict[str, str]:
+    """The payload of `/ftpcode TEXT`."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "team_domain": "fake",
+        "channel_id": channel,
+        "channel_name": "support",
+        "user_id": user,
+        "user_name": "asker",
+        "command": "/ftpcode",
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": "1.2.fake",
+    }
+
+
+def block_actions(
+    action_id: str,
+    value: str,
+    channel: str,
+    response_url: str,
+    user: str,
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The payload of a click on one of the bot's buttons."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID},
+        "user": {"id": user},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": "1.2.fake",
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, **(message or {})},
+        "message": message or {},
+        "response_url": response_url,
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
+    }
+
+
+# -- what the bot posted ----------------------------------------------------------------
 
 
 def answered(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:

@@ -18,6 +18,7 @@ from bot.listeners.commands import answer_command
 from bot.listeners.messages import Incoming, on_mention, on_message, should_read
 from bot.settings import Settings, SettingsError
 from bot.state import Store
+from tests.slack_events import Events
 
 BOT_USER = "UFTPBOT01"
 _ts = itertools.count(1)
@@ -48,17 +49,11 @@ def context() -> BoltContext:
     return BoltContext({"bot_user_id": BOT_USER, "bot_id": "BFTPBOT01"})
 
 
+EVENTS = Events("C", 1_800_000_000)
+
+
 def event(text: str, channel: str = "C0001", **extra: Any) -> dict[str, Any]:
-    data = {
-        "type": "message",
-        "channel": channel,
-        "channel_type": "im" if channel.startswith("D") else "channel",
-        "user": "UPERSON01",
-        "text": text,
-        "ts": f"{1_800_000_000 + next(_ts)}.000100",
-    }
-    data.update(extra)
-    return data
+    return EVENTS.message(channel, text, **extra)
 
 
 def deliver(deps: Deps, data: dict[str, Any]) -> FakeClient:
