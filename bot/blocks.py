@@ -458,12 +458,7 @@ def notice_blocks(text: str) -> tuple[list[Block], str]:
 
 def secret_warning_block(kinds: Sequence[str]) -> Block:
     """The warning to rotate a credential pasted in clear text; it never shows the value."""
-    return _section(render.BLOCK_SECRET_WARNING.format(kinds=_secret_kinds(kinds)))
-
-
-def _secret_kinds(kinds: Sequence[str]) -> str:
-    labels = [render.SECRET_KIND_LABEL.get(kind, kind) for kind in dict.fromkeys(kinds)]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return _section(render.BLOCK_SECRET_WARNING.format(kinds=render.secret_kinds_text(kinds)))
 
 
 def with_secret_warning(
@@ -473,7 +468,7 @@ def with_secret_warning(
     if not kinds:
         return payload
     blocks, text = payload
-    warning = render.SECRET_WARNING_FALLBACK.format(kinds=_secret_kinds(kinds))
+    warning = render.SECRET_WARNING_FALLBACK.format(kinds=render.secret_kinds_text(kinds))
     return _finish(
         [secret_warning_block(kinds), *blocks], warning + ("\n\n" + text if text else "")
     )

@@ -56,8 +56,7 @@ def answer(message: str) -> str:
 def _secret_warning(kinds: list[str]) -> str:
     if not kinds:
         return ""
-    labels = " and ".join(render.SECRET_KIND_LABEL.get(kind, kind) for kind in kinds)
-    return render.SECRET_WARNING_FALLBACK.format(kinds=labels) + "\n\n"
+    return render.SECRET_WARNING_FALLBACK.format(kinds=render.secret_kinds_text(kinds)) + "\n\n"
 
 
 def run_console(stream: TextIO, out: TextIO, *, interactive: bool) -> int:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from bot import render
+
 DOWNLOAD_TIMEOUT_SECONDS = 30
 _TEXT_SUFFIXES = frozenset(
     (".log", ".txt", ".text", ".out", ".err", ".gz", ".csv", ".trace", ".debug", ".xferlog")
@@ -43,22 +45,20 @@ def is_text_file(info: Mapping[str, Any]) -> bool:
 def download(url: str, token: str, limit: int) -> bytes:
     """The file's bytes, fetched with the bot token; FileTooLargeError past `limit` bytes."""
     if not url.startswith(("https://", "http://")):
-        raise FileUnreadableError("it has no download address")
+        raise FileUnreadableError(render.FILE_NO_ADDRESS)
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
             data: bytes = response.read(limit + 1)
             kind = response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
-        raise FileUnreadableError(f"the download was refused (HTTP {exc.code})") from None
+        raise FileUnreadableError(render.FILE_REFUSED.format(status=exc.code)) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise FileUnreadableError(f"the download failed ({reason})") from None
+        raise FileUnreadableError(render.FILE_FAILED.format(reason=reason)) from None
     if len(data) > limit:
         raise FileTooLargeError
     if kind == "text/html" and data.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
         # Slack answers a request it will not serve with its sign-in page, not an error.
-        raise FileUnreadableError(
-            "Slack sent a sign-in page instead (is the files:read scope granted?)"
-        )
+        raise FileUnreadableError(render.FILE_SIGN_IN)
     return data

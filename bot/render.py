@@ -374,6 +374,24 @@ BLOCK_SECRET_WARNING = (
     "read this conversation has seen it. None of my replies repeat it."
 )
 SECRET_WARNING_FALLBACK = "Warning: this message shows {kinds} in clear text. Rotate it now."
+
+
+def secret_kinds_text(kinds: Sequence[str]) -> str:
+    """ "a password", "a password and a private key", ... for the kinds of secret found."""
+    labels = [SECRET_KIND_LABEL.get(kind, kind) for kind in dict.fromkeys(kinds)]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def duration_text(seconds: float) -> str:
+    """ "30 minutes", "1 hour", "2 days": a mute's length as a person says it."""
+    minutes = round(seconds / 60)
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
+
+
 BLOCK_FOLLOWUP_CONFIRMS = ":link: This confirms what the thread already found: {ids}."
 BLOCK_FOLLOWUP_INSTEAD = (
     ":link: Earlier in this thread: {ids}. This log shows what actually failed: {id}."
@@ -411,6 +429,10 @@ FILE_TOO_BIG = (
     "the failure, or a gzip of it."
 )
 FILE_UNREADABLE = "I could not read \u201c{name}\u201d: {reason}."
+FILE_NO_ADDRESS = "it has no download address"
+FILE_REFUSED = "the download was refused (HTTP {status})"
+FILE_FAILED = "the download failed ({reason})"
+FILE_SIGN_IN = "Slack sent a sign-in page instead (is the files:read scope granted?)"
 ANSWER_FAILED = (
     "Sorry, I could not answer that: something failed on my side. Your message is still "
     "here; try again in a moment."

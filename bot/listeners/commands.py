@@ -16,17 +16,6 @@ from bot.listeners import Deps, Respond, handles, log, responder
 COMMAND = "/ftpcode"
 
 
-def _duration_words(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes % 1440 == 0:
-        days = minutes // 1440
-        return f"{days} day" + ("s" if days != 1 else "")
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{hours} hour" + ("s" if hours != 1 else "")
-    return f"{minutes} minute" + ("s" if minutes != 1 else "")
-
-
 def on_command(command: dict[str, Any], respond: Respond, deps: Deps) -> None:
     """Answer `/ftpcode TEXT` after the ack; the answer is ephemeral unless shared."""
     channel = str(command.get("channel_id") or "")
@@ -53,7 +42,7 @@ def answer_command(deps: Deps, channel: str, text: str) -> tuple[list[blocks.Blo
         deps.store.mute_channel(channel, until)
         return blocks.notice_blocks(
             render.MUTED_CHANNEL.format(
-                duration=_duration_words(command.mute_for.total_seconds()),
+                duration=render.duration_text(command.mute_for.total_seconds()),
                 until=until.strftime("%Y-%m-%d %H:%M"),
             )
         )
