@@ -5,8 +5,7 @@ the GIL to scan a message, read a 20 MB log or talk to the database slows every 
 thread of its process, the ones acking requests included. So in the running bot the work
 happens in worker processes (`ProcessDispatcher`), each with its own Web API client, state
 store and a few threads for the Web API's latency; the process that serves Slack's
-requests only verifies, acks and enqueues. `ThreadDispatcher` does the same work in the
-current process, for tests and small set-ups.
+requests only verifies, acks and enqueues.
 """
 
 from __future__ import annotations
@@ -68,21 +67,6 @@ class Worker:
 
     def close(self) -> None:
         self.deps.store.close()
-
-
-class ThreadDispatcher:
-    """Jobs run on a thread pool in this process."""
-
-    def __init__(self, worker: Worker, threads: int = WORKER_THREADS) -> None:
-        self._worker = worker
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ftpcode-job")
-
-    def submit(self, job: Job) -> None:
-        self._pool.submit(self._worker.run, job)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        self._worker.close()
 
 
 def _yield_cpu_to_acks(priority: str) -> None:

@@ -460,22 +460,21 @@ class Store:
 
     def claim_event(self, event_id: str) -> bool:
         """True for the first caller only, across all replicas: this event is ours to handle."""
-        return self._insert_new(
-            _Claim, claim_key=_claim_key("event", event_id), claimed_at=self._now()
-        )
+        return self._claim_keys([_claim_key("event", event_id)])
 
     def claim_message(self, channel: str, ts: str) -> bool:
         """True for the first caller only: one reply per message, whatever its event ids."""
-        return self._insert_new(
-            _Claim, claim_key=_claim_key("message", channel, ts), claimed_at=self._now()
-        )
+        return self._claim_keys([_claim_key("message", channel, ts)])
 
     def claim(self, event_id: str, channel: str, ts: str) -> bool:
         """`claim_event` and `claim_message` in one transaction: True only for the first
         caller of both (an empty `event_id` claims the message alone)."""
-        now = self._now()
         keys = [_claim_key("event", event_id)] if event_id else []
-        keys.append(_claim_key("message", channel, ts))
+        return self._claim_keys([*keys, _claim_key("message", channel, ts)])
+
+    def _claim_keys(self, keys: list[str]) -> bool:
+        """Claim every key in one transaction; False at the first one already taken."""
+        now = self._now()
         with self._begin() as conn:
             for key in keys:
                 if conn.execute(self._hot.claim, {"key": key, "now": now}).first() is None:
@@ -580,15 +579,7 @@ class Store:
     def cooldown_ok(self, channel: str, code: str, seconds: float) -> bool:
         """True, reserving the slot, when `code` was not auto-answered in `channel` within the
         last `seconds`; of several replicas asking at once, only one gets True."""
-        now = self._now()
-        stmt = self._insert(_Cooldown).values(channel=channel, code=code, reserved_at=now)
-        # One statement: a new row, or the expired slot taken over; else nothing changes.
-        reserve = stmt.on_conflict_do_update(
-            index_elements=["channel", "code"],
-            set_={"reserved_at": stmt.excluded.reserved_at},
-            where=_Cooldown.reserved_at <= now - timedelta(seconds=seconds),
-        )
-        return self._wrote(reserve)
+        return bool(self.reserve_cooldowns(channel, [code], seconds))
 
     def reserve_cooldowns(self, channel: str, codes: Iterable[str], seconds: float) -> list[str]:
         """`cooldown_ok` for several codes in one transaction: the codes whose slot this
