@@ -9,6 +9,9 @@ answers the code of the best phrase when the score reaches a cut-off; the cut-of
 the one that gives the baseline its best accuracy on this very set, so the comparison favours
 the baseline. The engine and the baseline take turns, a batch of 1,000 messages each, so that
 load on a noisy machine weighs on both alike. Read the ratios, not the absolute figures.
+
+The engine measured is the one the bot runs: compiled with mypyc when scripts/setup built it
+(bot/native.py); `FTPCODE_NATIVE=0` measures the plain Python engine instead.
 """
 
 from __future__ import annotations
@@ -211,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     holdout_ours, holdout_base = holdout_accuracy(phrases, cutoff)
     cli_rate = cli_throughput(messages)
     cold_ours, cold_import = cold_start(3 if args.quick else 15)
+    from bot import native
+
+    engine = "compiled (mypyc)" if native.active() else "Python"
     figures = {
+        "engine": engine,
         "messages": len(messages),
         "positive_share": round(1 - len(silent) / len(messages), 3),
         "baseline_phrases": len(phrases),
@@ -233,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"scan benchmark: {len(messages)} messages "
         f"({figures['positive_share']:.0%} expect an answer), "
-        f"baseline over {len(phrases)} seed phrases"
+        f"baseline over {len(phrases)} seed phrases; engine: {engine} (FTPCODE_NATIVE=0: Python)"
     )
     print(f"  {'':28}{'ftpcode':>14}{'baseline':>14}{'ratio':>10}")
     print(

@@ -74,17 +74,18 @@ _TOKEN_TABLE = bytes(c if chr(c).isalnum() or c == 0x5F or c >= 0x80 else 0x20 f
 _WORD_RE = re.compile(r"\w+")
 
 
+_FACT_NUMBERS = itertools.count()  # each fact's bit: 1 << its number
+
+
 class _Fact:
     """Whether a message holds one of `words` as a whole word, or a form that a regex of `forms`
     finds; each form's regex runs only when one of its literals occurs in the message (a form
     without a regex holds whenever a literal does). Each fact is one bit of `_Msg.fact`."""
 
     __slots__ = ("bit", "forms", "words")
-    count = 0
 
     def __init__(self, words: str, *forms: tuple[str, str | None]) -> None:
-        self.bit = 1 << _Fact.count
-        _Fact.count += 1
+        self.bit = 1 << next(_FACT_NUMBERS)
         self.words = frozenset(w.encode() for w in words.split())
         self.forms = tuple(
             (tuple(literals.split()), re.compile(pattern) if pattern else None)
