@@ -279,15 +279,28 @@ class _Msg:
     """One message being scanned: its text, its lower-case form, its words, what it says about
     its context (each fact worked out at most once), and the candidates found in it."""
 
-    __slots__ = ("found", "holds", "known", "lower", "text")
+    __slots__ = ("controls", "found", "holds", "known", "lower", "part", "text", "words")
 
-    def __init__(self, text: str, lower: str) -> None:
+    def __init__(self, text: str, lower: str, part: bytes, controls: bool) -> None:
         self.text = text
         self.lower = lower
+        # The lower-case text as the batch's bytes pass gives it (punctuation made spaces,
+        # apostrophes dropped), split into words when first needed; `controls` when the batch
+        # holds control characters, which bytes.split() keeps inside words.
+        self.part = part
+        self.words: list[bytes] | None = None
+        self.controls = controls
         self.found: list[_Cand] = []
         # Bits of the facts worked out so far, and of those that hold; -1 before the words.
         self.known = -1
         self.holds = 0
+
+    def raw_words(self) -> list[bytes]:
+        """The words of the batch's bytes pass (split once, shared by the word checks)."""
+        words = self.words
+        if words is None:
+            words = self.words = self.part.split()
+        return words
 
     def fact(self, bit: int) -> bool:
         """Whether the fact with this bit holds for the message (`_FTP`, `_QUESTION_BIT` ...)."""
@@ -307,7 +320,13 @@ class _Msg:
     def _read_words(self) -> int:
         """Set the bits of every fact that one of the message's whole words makes hold."""
         lower = self.lower
-        if lower.isascii():
+        if (
+            lower.isascii()
+            and "'" not in lower
+            and not (self.controls and _CONTROLS.search(self.part))
+        ):
+            words = self.raw_words()  # the same words: no apostrophe or control character differs
+        elif lower.isascii():
             words = lower.encode("ascii").translate(_TOKEN_TABLE).split()
         else:
             words = [word.encode() for word in _WORD_RE.findall(lower)]
@@ -323,12 +342,11 @@ class _Msg:
 
     def family(self, protocol: str) -> bool:
         """Whether the message names the protocol family that `protocol` belongs to."""
-        fact = self.fact
         if protocol == "ftp":
-            return fact(_FTP_ONLY_BIT) or (fact(_FTP) and not fact(_SSH_ONLY_BIT))
+            return self.fact(_FTP_ONLY_BIT) or (self.fact(_FTP) and not self.fact(_SSH_ONLY_BIT))
         if protocol in ("sftp", "ssh"):
-            return fact(_SSH_ONLY_BIT) or (fact(_FTP) and not fact(_FTP_ONLY_BIT))
-        return fact(_FTP)
+            return self.fact(_SSH_ONLY_BIT) or (self.fact(_FTP) and not self.fact(_FTP_ONLY_BIT))
+        return self.fact(_FTP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +377,8 @@ class Detector:
         self.vocab: dict[str, frozenset[str]] = {}
         self.vocab_bytes: dict[str, frozenset[bytes]] = {}
         self.variant_res: dict[str, list[tuple[re.Pattern[str], str]]] = {}
-        self.variant_any: dict[str, re.Pattern[str]] = {}
+        # Per variant pattern, strings one of which any text it fits holds (None: not known).
+        self.variant_literals: dict[str, list[tuple[str, ...] | None]] = {}
         self.errno_linux: dict[str, str] = {}
         self.errno_sftp: dict[str, str] = {}
         self.names: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, entry id)
@@ -387,9 +406,12 @@ class Detector:
             [n for n, ids in self.three_digit.items() if ids != (None, None)]
             + [e.code for e in kb.entries.values() if e.protocol == "winsock" and len(e.code) == 5]
         )
-        # Anchor -> the phrases anchored on it.
+        # Anchor -> the phrases anchored on it, each with its other words (rarest first).
         self.anchored = {
-            anchor: tuple(self.phrases[i] for i in indexes)
+            anchor: tuple(
+                (self.phrases[i], tuple(sorted(self.phrases[i].bwords - {anchor}, key=_rarity)))
+                for i in indexes
+            )
             for anchor, indexes in self.anchors.items()
         }
         self.gate_keys = frozenset(self.gate)
@@ -462,13 +484,12 @@ class Detector:
         self.vocab_bytes[entry.id] = frozenset(w.encode() for w in vocab)
         if entry.variants:
             # Case-insensitive by lower-casing both sides: re.IGNORECASE is several times slower.
+            lowered = [_lower_pattern(v.when) for v in entry.variants]
             self.variant_res[entry.id] = [
-                (re.compile(_factored(_lower_pattern(v.when))), v.key) for v in entry.variants
+                (re.compile(_factored(pattern)), v.key)
+                for pattern, v in zip(lowered, entry.variants, strict=True)
             ]
-            # Whether any variant fits at all, in one search.
-            self.variant_any[entry.id] = re.compile(
-                _factored("|".join(_lower_pattern(v.when) for v in entry.variants))
-            )
+            self.variant_literals[entry.id] = [_literals(pattern) for pattern in lowered]
 
     def _build_gate(self) -> None:
         """Anchor each phrase on its rarest word; let through the words that need a look."""
@@ -569,14 +590,10 @@ class Detector:
         starts = list(itertools.accumulate(map(_PLUS_ONE, map(len, prepared)), initial=0))
         msgs: list[_Msg | None] = [None] * len(prepared)
 
-        def msg_of(index: int) -> _Msg:
-            msg = msgs[index]
-            if msg is None:
-                base = starts[index]
-                text = prepared[index]
-                msg = msgs[index] = _Msg(text, lower[base : base + len(text)])
-            return msg
-
+        data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
+        # Control characters split words for `textmod.words` but not for bytes.split().
+        controls = _CONTROLS.search(data) is not None
+        parts = data.split(b"\x00")
         codes = self.codes
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
@@ -586,20 +603,28 @@ class Detector:
                 continue  # no entry reads this number: no context can make it an answer
             index = bisect.bisect_right(starts, at) - 1
             base = starts[index]
-            self._judge_code(msg_of(index), at - base, hit.end() - base)
-        data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
-        # Control characters split words for `textmod.words` but not for bytes.split().
-        controls = _CONTROLS.search(data) is not None
+            msg = msgs[index]
+            if msg is None:
+                text = prepared[index]
+                msg = _Msg(text, lower[base : base + len(text)], parts[index], controls)
+                msgs[index] = msg
+            self._judge_code(msg, at - base, hit.end() - base)
         gate_keys, gate = self.gate_keys, self.gate
-        for index, part in enumerate(data.split(b"\x00")):
-            words = part.split()
+        for index, part in enumerate(parts):
+            msg = msgs[index]
+            words = part.split() if msg is None else msg.raw_words()
             hits = gate_keys.intersection(words)
             if not hits:
                 continue
             kinds = 0
             for word in hits:
                 kinds |= gate[word]
-            msg = msg_of(index)
+            if msg is None:
+                base = starts[index]
+                text = prepared[index]
+                msg = _Msg(text, lower[base : base + len(text)], part, controls)
+                msg.words = words
+                msgs[index] = msg
             if kinds & _NAME:
                 self._match_names(msg, hits)
             if kinds & _SPECIAL:
@@ -722,15 +747,14 @@ class Detector:
             return None
         before = msg.lower[max(0, start - 14) : start]
         explicit_http = _HTTP_BEFORE.search(before) if "http" in before else None
-        fact = msg.fact
         if http_id is not None:
-            if fact(_MFT) or (fact(_WEB) and fact(_FTP)):
+            if msg.fact(_MFT) or (msg.fact(_WEB) and msg.fact(_FTP)):
                 return http_id
-            if explicit_http and fact(_FILE_TRANSFER) and not fact(_WEB_APP):
+            if explicit_http and msg.fact(_FILE_TRANSFER) and not msg.fact(_WEB_APP):
                 return http_id
         if ftp_id is None or explicit_http:
             return None
-        if not asked and fact(_WEB_APP) and not fact(_FTP):
+        if not asked and msg.fact(_WEB_APP) and not msg.fact(_FTP):
             return None
         return ftp_id
 
@@ -773,15 +797,15 @@ class Detector:
         once = len(present) == len(canon)  # no word twice: a word's place is its index
         anchored = self.anchored
         for anchor in found:
-            for phrase in anchored[anchor]:
-                if not present.issuperset(phrase.bwords):
+            for phrase, others in anchored[anchor]:
+                if not all(word in present for word in others):
                     continue
                 if phrase.needs_context and not (
                     msg.fact(_TROUBLE_BIT) and msg.family(phrase.protocol)
                 ):
                     continue
                 if once:
-                    places = list(map(canon.index, phrase.border))
+                    places = [canon.index(word) for word in phrase.border]
                 else:
                     if where is None:
                         where = {}
@@ -870,27 +894,23 @@ class Detector:
         if not patterns:
             return
         text = msg.text
-        if len(kept) == 1:  # one probe: searched without building a list
-            probe = (cand.reply_text or cand.line(text)[1]).lower()
-            if len(patterns) > 1 and self.variant_any[cand.id].search(probe) is None:
-                return
-            for pattern, key in patterns:
+        probes = [cand.probe(text).lower()]
+        if len(kept) > 1:
+            for other in kept:
+                if other.id == cand.id and other is not cand:
+                    probe = other.probe(text).lower()
+                    if probe not in probes:
+                        probes.append(probe)
+        literals = self.variant_literals[cand.id]
+        for (pattern, key), needed in zip(patterns, literals, strict=True):
+            for probe in probes:
+                # A substring test first: most replies hold none of a pattern's literals, and
+                # the regex engine would try the pattern at every position to find that out.
+                if needed is not None and not any(literal in probe for literal in needed):
+                    continue
                 if pattern.search(probe):
                     cand.variant = key
                     return
-            return
-        probes = [cand.probe(text).lower()]
-        for other in kept:
-            if other.id == cand.id and other is not cand:
-                probe = other.probe(text).lower()
-                if probe not in probes:
-                    probes.append(probe)
-        if len(patterns) > 1 and not any(map(self.variant_any[cand.id].search, probes)):
-            return  # one search for the union first: most replies fit no variant
-        for pattern, key in patterns:
-            if any(map(pattern.search, probes)):
-                cand.variant = key
-                return
 
     def _finish(self, msg: _Msg, threshold: float, informational: bool) -> list[Match]:
         """Drop weak and unasked matches, merge repeats, order best first, cap the list."""
@@ -996,9 +1016,20 @@ def _factored(pattern: str) -> str:
         return pattern
 
 
+def _literals(pattern: str) -> tuple[str, ...] | None:
+    """`textmod.regex_literals` of a pattern, as a tuple to test in order."""
+    found = textmod.regex_literals(pattern)
+    return None if found is None else tuple(sorted(found))
+
+
 def _lower_pattern(pattern: str) -> str:
     """A pattern's letters in lower case, escapes (\\S, \\W, \\D, \\B) left as written."""
     return re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), pattern)
+
+
+def _rarity(word: bytes) -> tuple[bool, int, bytes]:
+    """Sort key that puts the words a message is least likely to hold first: uncommon, long."""
+    return (word in _COMMON_WORDS, -len(word), word)
 
 
 def _places(where: dict[bytes, list[int]], order: tuple[bytes, ...], anchor: bytes) -> list[int]:

@@ -19,10 +19,10 @@ from types import ModuleType
 
 PACKAGE = Path(__file__).resolve().parent
 # Compiled, in this order of import.
-ENGINE = ("bot.context", "bot.detect")
+ENGINE = ("bot.text", "bot.context", "bot.detect")
 # The modules the engine imports: a change to one rebuilds the engine too (a test checks the
 # list against the engine's imports).
-DEPENDS = ("bot.text", "bot.models", "bot.knowledge", "bot.cache")
+DEPENDS = ("bot.models", "bot.knowledge", "bot.cache")
 GROUP = "ftpcode_engine"  # mypyc's shared library: GROUP + "__mypyc"
 _SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 _DONE = "complete"  # written last: a folder without it is a build that did not finish

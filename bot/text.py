@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 _SLACK_LINK = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
@@ -188,33 +187,22 @@ _WORD_PAIRS = frozenset(
 W = TypeVar("W", str, bytes)
 
 
-@dataclass(frozen=True, slots=True)
 class _WordRules(Generic[W]):
     """The word-by-word spelling rules for words of one type (str or bytes)."""
 
-    one_word: dict[W, tuple[int, tuple[W, ...]]]
-    pairs: frozenset[tuple[W, W]]
-    triggers: dict[W, tuple[int, ...]]
-    trigger_words: frozenset[W]
-    # A pair needs both its words: when either side has none in a text, no pair is looked for.
-    firsts: frozenset[W]
-    seconds: frozenset[W]
-
-    @classmethod
-    def of(
-        cls,
+    def __init__(
+        self,
         one_word: dict[W, tuple[int, tuple[W, ...]]],
         pairs: frozenset[tuple[W, W]],
         triggers: dict[W, tuple[int, ...]],
-    ) -> _WordRules[W]:
-        return cls(
-            one_word,
-            pairs,
-            triggers,
-            frozenset(triggers),
-            frozenset(a for a, _ in pairs),
-            frozenset(b for _, b in pairs),
-        )
+    ) -> None:
+        self.one_word = one_word
+        self.pairs = pairs
+        self.triggers = triggers
+        self.trigger_words = frozenset(triggers)
+        # A pair needs both its words: when either side has none in a text, no pair is looked for.
+        self.firsts = frozenset(a for a, _ in pairs)
+        self.seconds = frozenset(b for _, b in pairs)
 
     def apply(self, found: list[W]) -> list[W] | None:
         """The words `found` with the spelling rules they trigger applied word by word, as
@@ -238,8 +226,8 @@ class _WordRules(Generic[W]):
         return out
 
 
-_RULES = _WordRules.of(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
-_RULES_BYTES = _WordRules.of(
+_RULES = _WordRules(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
+_RULES_BYTES = _WordRules(
     {k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()},
     frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS),
     {k.encode(): v for k, v in _TRIGGERS.items()},
@@ -427,3 +415,109 @@ def _factor(branches: list[list[str]]) -> str:
     if empty:
         alternatives.append("")
     return "|".join(alternatives)
+
+
+def regex_literals(pattern: str) -> frozenset[str] | None:
+    """Strings of which every match of `pattern` contains at least one ("disabled|locked" gives
+    both; "requires? ssl" gives "require" or " ssl"), or None when there is no such set.
+
+    A substring test with these rules a pattern out before the regex engine tries it at every
+    position of a text. Lookarounds, classes, escapes other than escaped punctuation, and
+    optional atoms contribute nothing; an unsupported construct gives None.
+    """
+    try:
+        needed, end = _literals_of_alternation(pattern, 0)
+    except (IndexError, ValueError):
+        return None
+    return needed if end == len(pattern) else None
+
+
+def _literals_of_alternation(pattern: str, pos: int) -> tuple[frozenset[str] | None, int]:
+    """The literals of the alternatives from `pos` up to an unmatched ")" or the end."""
+    branches: list[frozenset[str] | None] = []
+    while True:
+        needed, pos = _literals_of_sequence(pattern, pos)
+        branches.append(needed)
+        if pos < len(pattern) and pattern[pos] == "|":
+            pos += 1
+            continue
+        if any(branch is None for branch in branches):
+            return None, pos
+        return frozenset().union(*(b for b in branches if b is not None)), pos
+
+
+def _literals_of_sequence(pattern: str, pos: int) -> tuple[frozenset[str] | None, int]:
+    """The best literals of one alternative: a run of plain characters or a required group."""
+    found: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            found.append(frozenset(["".join(run)]))
+            run.clear()
+
+    while pos < len(pattern) and pattern[pos] not in "|)":
+        char = pattern[pos]
+        needed: frozenset[str] | None = None
+        literal: str | None = None
+        if char == "\\":
+            escaped = pattern[pos + 1]
+            literal = escaped if not escaped.isalnum() else None
+            pos += 2
+        elif char == "[":
+            end = pos + 1
+            if pattern[end] == "^":
+                end += 1
+            if pattern[end] == "]":
+                end += 1
+            while pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            pos = end + 1
+        elif char == "(":
+            lookaround = pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), pos)
+            if pattern.startswith("(?:", pos):
+                pos += 3
+            elif lookaround:
+                pos += 4 if pattern[pos + 2] == "<" else 3
+            elif pattern.startswith("(?", pos):
+                raise ValueError(f"unsupported group at {pos}")
+            else:
+                pos += 1
+            needed, pos = _literals_of_alternation(pattern, pos)
+            if pattern[pos] != ")":
+                raise ValueError(f"unbalanced group at {pos}")
+            pos += 1
+            if lookaround:
+                needed = None  # it consumes nothing: what it holds need not be in the match
+        elif char in "?*+{":
+            raise ValueError(f"quantifier without an atom at {pos}")
+        else:
+            literal = char if char not in ".^$" else None
+            pos += 1
+        optional = False
+        if pos < len(pattern) and pattern[pos] in "?*+{":
+            if pattern[pos] == "{":
+                close = pattern.index("}", pos)
+                optional = pattern[pos + 1 : close].partition(",")[0].strip() in ("", "0")
+                pos = close + 1
+            else:
+                optional = pattern[pos] in "?*"
+                pos += 1
+            if pos < len(pattern) and pattern[pos] in "?+":
+                pos += 1  # lazy or possessive: the same atoms
+            if literal is not None:
+                end_run()  # a repeated character is no longer part of a fixed run
+                literal = None
+                needed = None if optional else needed
+            elif optional:
+                needed = None
+        if literal is not None:
+            run.append(literal)
+            continue
+        end_run()
+        if needed is not None:
+            found.append(needed)
+    end_run()
+    if not found:
+        return None, pos
+    return max(found, key=lambda strings: (min(map(len, strings)), -len(strings))), pos
