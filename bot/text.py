@@ -196,13 +196,13 @@ class _WordRules(Generic[W]):
         pairs: frozenset[tuple[W, W]],
         triggers: dict[W, tuple[int, ...]],
     ) -> None:
-        self.one_word = one_word
-        self.pairs = pairs
-        self.triggers = triggers
-        self.trigger_words = frozenset(triggers)
+        self.one_word: dict[W, tuple[int, tuple[W, ...]]] = one_word
+        self.pairs: frozenset[tuple[W, W]] = pairs
+        self.triggers: dict[W, tuple[int, ...]] = triggers
+        self.trigger_words: frozenset[W] = frozenset(triggers)
         # A pair needs both its words: when either side has none in a text, no pair is looked for.
-        self.firsts = frozenset(a for a, _ in pairs)
-        self.seconds = frozenset(b for _, b in pairs)
+        self.firsts: frozenset[W] = frozenset(a for a, _ in pairs)
+        self.seconds: frozenset[W] = frozenset(b for _, b in pairs)
 
     def apply(self, found: list[W]) -> list[W] | None:
         """The words `found` with the spelling rules they trigger applied word by word, as
