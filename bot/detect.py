@@ -33,7 +33,11 @@ EVIDENCE_CHARS = 160
 _NUMBER = re.compile(r"[1-6]\d\d(?:\d\d)?(?!\w|[.,:/]\d)")
 _NOT_BEFORE_NUMBER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.,:/\\-")
 # Word-gate kinds: what a word that the gate lets through asks the scanner to look at.
-_PHRASE, _NAME, _SPECIAL = 1, 2, 4
+# What a known word calls for (`Detector.word_bits`): the checks, the clean-ups a phrase match
+# needs first, and from bit _FACT_SHIFT up the context facts the word makes hold.
+_PHRASE, _NAME, _SPECIAL, _TYPO, _SPELLING = 1, 2, 4, 8, 16
+_CHECKS = _PHRASE | _NAME | _SPECIAL
+_FACT_SHIFT = 5
 _SPECIAL_WORDS = (b"curl", b"status", b"code", b"errno", b"winerror", b"sftp")
 # Each pattern below starts with a literal and checks the word boundary (\b) before it by a
 # lookbehind, so that the regex engine skips ahead to that literal instead of trying a boundary
@@ -279,28 +283,21 @@ class _Msg:
     """One message being scanned: its text, its lower-case form, its words, what it says about
     its context (each fact worked out at most once), and the candidates found in it."""
 
-    __slots__ = ("controls", "found", "holds", "known", "lower", "part", "text", "words")
+    __slots__ = ("controls", "found", "holds", "known", "lower", "text", "word_facts", "words")
 
-    def __init__(self, text: str, lower: str, part: bytes, controls: bool) -> None:
+    def __init__(self, text: str, lower: str, words: list[bytes], bits: int) -> None:
         self.text = text
         self.lower = lower
-        # The lower-case text as the batch's bytes pass gives it (punctuation made spaces,
-        # apostrophes dropped), split into words when first needed; `controls` when the batch
+        # The words of the batch's bytes pass (punctuation made spaces, apostrophes dropped),
+        # and the facts that the known ones among them make hold; `controls` when the message
         # holds control characters, which bytes.split() keeps inside words.
-        self.part = part
-        self.words: list[bytes] | None = None
-        self.controls = controls
+        self.words = words
+        self.word_facts = bits >> _FACT_SHIFT
+        self.controls = False
         self.found: list[_Cand] = []
         # Bits of the facts worked out so far, and of those that hold; -1 before the words.
         self.known = -1
         self.holds = 0
-
-    def raw_words(self) -> list[bytes]:
-        """The words of the batch's bytes pass (split once, shared by the word checks)."""
-        words = self.words
-        if words is None:
-            words = self.words = self.part.split()
-        return words
 
     def fact(self, bit: int) -> bool:
         """Whether the fact with this bit holds for the message (`_FTP`, `_QUESTION_BIT` ...)."""
@@ -320,20 +317,19 @@ class _Msg:
     def _read_words(self) -> int:
         """Set the bits of every fact that one of the message's whole words makes hold."""
         lower = self.lower
-        if (
-            lower.isascii()
-            and "'" not in lower
-            and not (self.controls and _CONTROLS.search(self.part))
-        ):
-            words = self.raw_words()  # the same words: no apostrophe or control character differs
-        elif lower.isascii():
-            words = lower.encode("ascii").translate(_TOKEN_TABLE).split()
+        if not self.controls and "'" not in lower and lower.isascii():
+            # Without an apostrophe or a control character the word pass saw these very words.
+            words = self.words
+            holds = self.word_facts
         else:
-            words = [word.encode() for word in _WORD_RE.findall(lower)]
-        holds = 0
-        bits = _FACT_BITS
-        for word in _FACT_WORDS.intersection(words):
-            holds |= bits[word]
+            if lower.isascii():
+                words = lower.encode("ascii").translate(_TOKEN_TABLE).split()
+            else:
+                words = [word.encode() for word in _WORD_RE.findall(lower)]
+            holds = 0
+            bits = _FACT_BITS
+            for word in _FACT_WORDS.intersection(words):
+                holds |= bits[word]
         # A message that starts like a question: "what ...", "is it ...", "how do I ...".
         if words and words[0] in _QUESTION_START and lower.lstrip().startswith(words[0].decode()):
             holds |= _QUESTION_BIT
@@ -414,7 +410,15 @@ class Detector:
             )
             for anchor, indexes in self.anchors.items()
         }
-        self.gate_keys = frozenset(self.gate)
+        # Every word the word pass looks for, with what it calls for (the `_PHRASE` ... bits).
+        self.word_bits = dict(self.gate)
+        for typo in self.typo_keys:
+            self.word_bits[typo] = self.word_bits.get(typo, 0) | _TYPO
+        for trigger in _SPELLING_TRIGGERS:
+            self.word_bits[trigger] = self.word_bits.get(trigger, 0) | _SPELLING
+        for word, facts in _FACT_BITS.items():
+            self.word_bits[word] = self.word_bits.get(word, 0) | facts << _FACT_SHIFT
+        self.word_keys = frozenset(self.word_bits)
         # What a Match copies from its entry, and from each variant (a key that names no
         # variant reads as the entry itself).
         self.answer: dict[str, tuple[str, str, str, Verdict]] = {}
@@ -564,10 +568,16 @@ class Detector:
             texts = list(messages)
             if texts and max(map(len, texts)) > MAX_MESSAGE_CHARS:
                 texts = [m[:MAX_MESSAGE_CHARS] for m in texts]
-            if "\x00".join(texts).count("\x00") > len(texts) - 1:  # NUL separates messages
+            if any("\x00" in m for m in texts):  # NUL separates messages
                 texts = [m.replace("\x00", " ") for m in texts]
             prepared, joined = textmod.prepare_joined(texts)
-            lower = joined.lower()
+            # Lowering ASCII is a table lookup per character, and the rest much slower: one
+            # message with an accent should not make the whole batch take the slow way.
+            lower = (
+                joined.lower()
+                if joined.isascii()
+                else "\x00".join([text.lower() for text in prepared])
+            )
             if len(lower) != len(joined):  # a few Unicode letters change length when lowered
                 return [self._scan_batch([p], threshold, informational)[0] for p in prepared]
             return self._scan_batch(prepared, threshold, informational, joined, lower)
@@ -594,6 +604,21 @@ class Detector:
         # Control characters split words for `textmod.words` but not for bytes.split().
         controls = _CONTROLS.search(data) is not None
         parts = data.split(b"\x00")
+        # The word pass: each message's words, read once, and what the known ones among them
+        # say (`word_bits`): which checks they call for, and which context facts they make hold.
+        word_keys, word_bits = self.word_keys, self.word_bits
+        split: list[list[bytes]] = []
+        hits_of: list[frozenset[bytes]] = []
+        bits_of: list[int] = []
+        for part in parts:
+            words = part.split()
+            hits = word_keys.intersection(words)
+            bits = 0
+            for word in hits:
+                bits |= word_bits[word]
+            split.append(words)
+            hits_of.append(hits)
+            bits_of.append(bits)
         codes = self.codes
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
@@ -606,43 +631,39 @@ class Detector:
             msg = msgs[index]
             if msg is None:
                 text = prepared[index]
-                msg = _Msg(text, lower[base : base + len(text)], parts[index], controls)
+                msg = _Msg(text, lower[base : base + len(text)], split[index], bits_of[index])
+                msg.controls = controls and _CONTROLS.search(parts[index]) is not None
                 msgs[index] = msg
             self._judge_code(msg, at - base, hit.end() - base)
-        gate_keys, gate = self.gate_keys, self.gate
         for index, part in enumerate(parts):
-            msg = msgs[index]
-            words = part.split() if msg is None else msg.raw_words()
-            hits = gate_keys.intersection(words)
-            if not hits:
+            bits = bits_of[index]
+            if not bits & _CHECKS:
                 continue
-            kinds = 0
-            for word in hits:
-                kinds |= gate[word]
+            words = split[index]
+            msg = msgs[index]
             if msg is None:
                 base = starts[index]
                 text = prepared[index]
-                msg = _Msg(text, lower[base : base + len(text)], part, controls)
-                msg.words = words
+                msg = _Msg(text, lower[base : base + len(text)], words, bits)
+                msg.controls = controls and _CONTROLS.search(part) is not None
                 msgs[index] = msg
-            if kinds & _NAME:
-                self._match_names(msg, hits)
-            if kinds & _SPECIAL:
+            if bits & _NAME:
+                self._match_names(msg, [w for w in hits_of[index] if word_bits[w] & _NAME])
+            if bits & _SPECIAL:
                 self._special_forms(msg)
-            if kinds & _PHRASE:
+            if bits & _PHRASE:
                 spelled: list[bytes] | None = None
-                if part.isascii() and not (controls and _CONTROLS.search(part)):
+                if part.isascii() and not msg.controls:
                     # These raw words are the message's words as `textmod.words` gives them,
                     # once the spelling rules they trigger are applied.
-                    if _SPELLING_TRIGGERS.isdisjoint(words):
-                        spelled = words
-                    else:
-                        spelled = textmod.respelled_bytes(words)
+                    spelled = textmod.respelled_bytes(words) if bits & _SPELLING else words
                 if spelled is not None:
-                    self._match_phrases(msg, spelled)
-                elif self._phrase_possible(words, hits):
+                    # The word pass saw whether the raw words hold a typo, not respelt ones.
+                    typos = spelled is not words or bits & _TYPO != 0
+                    self._match_phrases(msg, spelled, typos=typos)
+                elif self._phrase_possible(words, hits_of[index]):
                     words = [w.encode() for w in textmod.words(msg.lower)]
-                    self._match_phrases(msg, words)
+                    self._match_phrases(msg, words, typos=True)
         return [
             self._finish(msg, threshold, informational) if msg is not None and msg.found else []
             for msg in msgs
@@ -656,7 +677,7 @@ class Detector:
         reachable = self.reachable
         return any(need[index] <= present for word in hits for index in reachable.get(word, ()))
 
-    def _match_names(self, msg: _Msg, hits: frozenset[bytes]) -> None:
+    def _match_names(self, msg: _Msg, hits: list[bytes]) -> None:
         message, lower = msg.text, msg.lower
         for word in hits:
             known = self.names.get(word.decode())
@@ -778,12 +799,13 @@ class Detector:
             return 0.9
         return 0.0
 
-    def _match_phrases(self, msg: _Msg, words: list[bytes]) -> None:
+    def _match_phrases(self, msg: _Msg, words: list[bytes], *, typos: bool) -> None:
         """Known error texts in the message, tolerating typos, word order and filler.
 
-        `words` are the message's words as `textmod.words` gives them, as bytes.
+        `words` are the message's words as `textmod.words` gives them, as bytes; `typos` False
+        when the word pass found none of them misspelt.
         """
-        if self.typo_keys.isdisjoint(words):
+        if not typos or self.typo_keys.isdisjoint(words):
             canon = words
         else:
             typo = self.typo_bytes
@@ -956,11 +978,16 @@ class Detector:
                 best[cand.id] = cand
             elif current.variant is None and cand.variant is not None:
                 current.variant = cand.variant
-        ordered = sorted(
-            best.values(),
-            key=lambda c: (_TIERS.get(c.protocol, 1), -round(c.confidence, 1), c.position),
+        # Best first: codes before client wrappers, surer first, then in reading order (the
+        # index keeps the order of equals, as a stable sort would).
+        chosen = list(best.values())
+        ranked = sorted(
+            [
+                (_TIERS.get(c.protocol, 1), -round(c.confidence, 1), c.position, index)
+                for index, c in enumerate(chosen)
+            ]
         )[:MAX_MATCHES]
-        return [self._match(msg, cand, kept) for cand in ordered]
+        return [self._match(msg, chosen[rank[3]], kept) for rank in ranked]
 
     def _match(self, msg: _Msg, cand: _Cand, kept: list[_Cand]) -> Match:
         """The answer a kept candidate gives, its variant resolved."""

@@ -10,7 +10,6 @@ Two forms matter:
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Generic, TypeVar
 
@@ -60,24 +59,9 @@ def prepare(text: str) -> str:
 
 
 def prepare_joined(texts: list[str]) -> tuple[list[str], str]:
-    """`prepare` for each of `texts` (which hold no NUL), and the results joined by NULs:
-    the replacements run once over the whole batch unless a text holds a Slack link."""
-    joined = "\x00".join(texts)
-    if "<" in joined and _LINK_START.search(joined):
-        texts = [
-            _SLACK_LINK.sub(_unwrap_link, t) if "<" in t and _LINK_START.search(t) else t
-            for t in texts
-        ]
-        joined = "\x00".join(texts)
-    if "&" in joined:
-        joined = joined.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    if "`" in joined:
-        joined = joined.replace("`", " ")
-    prepared = joined.split("\x00") if texts else []
-    if not joined.isascii():  # translating is slow per character: only the texts that need it
-        prepared = [t if t.isascii() else t.translate(_QUOTES) for t in prepared]
-        joined = "\x00".join(prepared)
-    return prepared, joined
+    """`prepare` for each of `texts` (which hold no NUL), and the results joined by NULs."""
+    prepared = [prepare(text) for text in texts]
+    return prepared, "\x00".join(prepared)
 
 
 # Word forms that people write several ways, mapped to one spelling before words are compared;
@@ -208,12 +192,10 @@ class _WordRules(Generic[W]):
         """The words `found` with the spelling rules they trigger applied word by word, as
         `words` would give them; None when two neighbouring words may be one rule's pair
         ("log in"), which only the rules' regexes can tell."""
-        if (
-            not self.firsts.isdisjoint(found)
-            and not self.seconds.isdisjoint(found)
-            and not self.pairs.isdisjoint(itertools.pairwise(found))
-        ):
-            return None
+        firsts, pairs = self.firsts, self.pairs
+        for index in range(len(found) - 1):
+            if found[index] in firsts and (found[index], found[index + 1]) in pairs:
+                return None
         triggers = self.triggers
         rules = {rule for word in self.trigger_words.intersection(found) for rule in triggers[word]}
         out: list[W] = []
