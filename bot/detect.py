@@ -15,6 +15,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from bot import text as textmod
 from bot.context import judge_number
@@ -30,19 +31,22 @@ EVIDENCE_CHARS = 160
 
 # Numbers shaped like FTP/HTTP reply codes or Winsock errors. The pattern starts with a
 # character class so the regex engine scans fast; what may stand before it is checked after.
-_NUMBER = re.compile(r"[1-6]\d\d(?:\d\d)?(?!\w|[.,:/]\d)")
-_NOT_BEFORE_NUMBER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.,:/\\-")
-# Word-gate kinds: what a word that the gate lets through asks the scanner to look at.
+_NUMBER: Final = re.compile(r"[1-6]\d\d(?:\d\d)?(?!\w|[.,:/]\d)")
+_NOT_BEFORE_NUMBER: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.,:/\\-")
 # What a known word calls for (`Detector.word_bits`): the checks, the clean-ups a phrase match
 # needs first, and from bit _FACT_SHIFT up the context facts the word makes hold.
-_PHRASE, _NAME, _SPECIAL, _TYPO, _SPELLING = 1, 2, 4, 8, 16
-_CHECKS = _PHRASE | _NAME | _SPECIAL
-_FACT_SHIFT = 5
-_SPECIAL_WORDS = (b"curl", b"status", b"code", b"errno", b"winerror", b"sftp")
+_PHRASE: Final = 1
+_NAME: Final = 2
+_SPECIAL: Final = 4
+_TYPO: Final = 8
+_SPELLING: Final = 16
+_CHECKS: Final = _PHRASE | _NAME | _SPECIAL
+_FACT_SHIFT: Final = 5
+_SPECIAL_WORDS: Final = (b"curl", b"status", b"code", b"errno", b"winerror", b"sftp")
 # Each pattern below starts with a literal and checks the word boundary (\b) before it by a
 # lookbehind, so that the regex engine skips ahead to that literal instead of trying a boundary
 # at every position.
-_CURL = re.compile(
+_CURL: Final = re.compile(
     r"curl(?<!\wcurl)(?:(?:\.exe)?\b(?::\s*|\s+(?:error|exit(?:ed)?|exited\s+with|returned|"
     r"failed\s+with|fails\s+with|code|status|rc)(?:\s+(?:code|status|error|with))*"
     r"\s*[:=#]?\s*)\(?(\d{1,2})\)?(?!\d)"
@@ -50,35 +54,47 @@ _CURL = re.compile(
     r"|\s+(?:returns?|returned|gives?|gave|exits?\s+with|exited\s+with|fails?\s+with)"
     r"\s+(?:code\s+|status\s+|error\s+)?(\d{1,2})(?![\d.,:%]))"
 )
-_SFTP_STATUS = re.compile(
+_SFTP_STATUS: Final = re.compile(
     r"(?:s(?<!\ws)(?:ftp\s+(?:status|error|code|failure|status\s+code|error\s+code)?"
     r"|tatus\s+code|ftp\s+status|sh_fx\w*|tatus)|e(?<!\we)rror\s+code|f(?<!\wf)x\s+code)"
     r"\s*[:=#]?\s*\(?(-?\d{1,2})\)?(?![\d.])"
 )
-_ERRNO = re.compile(r"(?:e(?<!\we)rrno|w(?<!\ww)inerror)\s*[:=]?\s*(-?\d{1,5})\b")
+_ERRNO: Final = re.compile(r"(?:e(?<!\we)rrno|w(?<!\ww)inerror)\s*[:=]?\s*(-?\d{1,5})\b")
 # Each special form ends in a number: a message without a digit holds none.
-_DIGIT = re.compile(r"\d")
-_HTTP_BEFORE = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
-_NOT_SFTP_BEFORE = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
-_SPELLING_TRIGGERS = textmod.SPELLING_TRIGGERS_BYTES
-_PLUS_ONE = (1).__add__
-_CONTROLS = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+_DIGIT: Final = re.compile(r"\d")
+_HTTP_BEFORE: Final = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
+_NOT_SFTP_BEFORE: Final = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
+_SPELLING_TRIGGERS: Final = textmod.SPELLING_TRIGGERS_BYTES
+_PLUS_ONE: Final = (1).__add__
+_CONTROLS: Final = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
-_WEAK_WORDS = frozenset(b"not no ok okay server file files user error failed".split())
-_COMMON_WORDS = frozenset(w.encode() for w in textmod.COMMON_WORDS)
-_STOPWORDS = frozenset(w.encode() for w in textmod.STOPWORDS)
-_REPLY_PROTOCOLS = frozenset({"ftp", "sftp", "http"})
-_FAMILY_PROTOCOLS = frozenset({"ftp", "sftp", "http", "ssh"})
-_TIERS = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
+_WEAK_WORDS: Final = frozenset(b"not no ok okay server file files user error failed".split())
+_COMMON_WORDS: Final = frozenset(w.encode() for w in textmod.COMMON_WORDS)
+_STOPWORDS: Final = frozenset(w.encode() for w in textmod.STOPWORDS)
+_REPLY_PROTOCOLS: Final = frozenset({"ftp", "sftp", "http"})
+_FAMILY_PROTOCOLS: Final = frozenset({"ftp", "sftp", "http", "ssh"})
+_TIERS: Final = {"ftp": 0, "sftp": 0, "http": 0, "ssh": 1, "tls": 1, "winsock": 1, "curl": 2}
 
 
 # Lower-case ASCII bytes with every byte that is not a word character (\w) turned into a space:
 # splitting such text gives exactly the words that regex word boundaries (\b) see.
-_TOKEN_TABLE = bytes(c if chr(c).isalnum() or c == 0x5F or c >= 0x80 else 0x20 for c in range(256))
-_WORD_RE = re.compile(r"\w+")
+_TOKEN_TABLE: Final = bytes(
+    c if chr(c).isalnum() or c == 0x5F or c >= 0x80 else 0x20 for c in range(256)
+)
+_WORD_RE: Final = re.compile(r"\w+")
 
 
-_FACT_NUMBERS = itertools.count()  # each fact's bit: 1 << its number
+# The context facts, one bit each (`_Msg.fact`).
+_SFTP: Final = 1
+_FTP: Final = 1 << 1
+_FTP_ONLY_BIT: Final = 1 << 2
+_SSH_ONLY_BIT: Final = 1 << 3
+_FILE_TRANSFER: Final = 1 << 4
+_MFT: Final = 1 << 5
+_WEB: Final = 1 << 6
+_WEB_APP: Final = 1 << 7
+_TROUBLE_BIT: Final = 1 << 8
+_QUESTION_BIT: Final = 1 << 9
 
 
 class _Fact:
@@ -88,8 +104,8 @@ class _Fact:
 
     __slots__ = ("bit", "forms", "words")
 
-    def __init__(self, words: str, *forms: tuple[str, str | None]) -> None:
-        self.bit = 1 << next(_FACT_NUMBERS)
+    def __init__(self, bit: int, words: str, *forms: tuple[str, str | None]) -> None:
+        self.bit = bit
         self.words = frozenset(w.encode() for w in words.split())
         self.forms = tuple(
             (tuple(literals.split()), re.compile(pattern) if pattern else None)
@@ -110,12 +126,14 @@ class _Fact:
 # Context facts. Each is a set of whole words, looked up in the message's word set, plus the
 # few forms that are not one word ("web client", "pure-ftpd"), tried by regex only when a
 # literal they must contain occurs in the message. `_Fact` documents the regex it stands for.
-_SFTP_CONTEXT = _Fact(
+_SFTP_CONTEXT: Final = _Fact(
+    _SFTP,
     "sftp ssh scp winscp paramiko pysftp jsch sshj openssh eft globalscape",
     ("ssh_fx", r"\bssh_fx"),
 )
 # Words that say the message is about file transfer, strongly (a protocol or product) or weakly.
-_FTP_CONTEXT = _Fact(
+_FTP_CONTEXT: Final = _Fact(
+    _FTP,
     "ftp ftps sftp ssh scp winscp filezilla vsftpd proftpd pureftpd lftp cuteftp ftplib "
     "ftpwebrequest eft mft globalscape paramiko pysftp curl tnftp passive pasv epsv pyftpdlib "
     "jsch sshj openssh moveit goanywhere axway cerberus ws_ftp coreftp cyberduck transmit rclone "
@@ -124,23 +142,27 @@ _FTP_CONTEXT = _Fact(
 )
 # Words that name one protocol family only: an FTP entry's generic phrases ("no such file")
 # count beside FTP words, an SFTP entry's beside SSH words. ("ftp>" and "iis ftp" hold "ftp".)
-_FTP_ONLY = _Fact(
+_FTP_ONLY: Final = _Fact(
+    _FTP_ONLY_BIT,
     "ftp ftps vsftpd proftpd pureftpd lftp cuteftp ftplib ftpwebrequest tnftp passive pasv epsv "
     "pyftpdlib ws_ftp coreftp stor retr",
     ("pure-ftpd serv-u", r"\b(?:pure-ftpd|serv-u)\b"),
 )
 # ("sftp-server" and "internal-sftp" hold "sftp".)
-_SSH_ONLY = _Fact(
+_SSH_ONLY: Final = _Fact(
+    _SSH_ONLY_BIT,
     "sftp ssh scp paramiko pysftp jsch sshj openssh",
     ("ssh_fx", r"\bssh_fx"),
     ("/-31)", r"\(\d+/-31\)"),
 )
-_WEAK_FT_CONTEXT = _Fact(
+_WEAK_FT_CONTEXT: Final = _Fact(
+    _FILE_TRANSFER,
     "upload uploads uploading uploaded download downloads downloading transfer transfers "
-    "transferring file files directory listing put get mput mget"
+    "transferring file files directory listing put get mput mget",
 )
 # Managed-file-transfer web front ends: the only place an HTTP code is ours to explain.
-_MFT_CONTEXT = _Fact(
+_MFT_CONTEXT: Final = _Fact(
+    _MFT,
     "eft mft globalscape webdav webclient wtc dropzone moveit goanywhere axway kiteworks "
     "sharefile cerberus workspace workspaces",
     (
@@ -149,12 +171,14 @@ _MFT_CONTEXT = _Fact(
         r"file\s+(?:portal|share|drop)|drop\s*zone|serv-u|files\.com)\b",
     ),
 )
-_WEB_CONTEXT = _Fact(
+_WEB_CONTEXT: Final = _Fact(
+    _WEB,
     "http https webclient webdav wtc browser portal dropzone workspace workspaces",
     ("web drop", r"\b(?:web\s*client|web\s+transfer|web\s+ui|web\s+interface|drop\s*zone)\b"),
 )
 # Web apps and services whose HTTP errors are not ours to answer.
-_WEB_APP_CONTEXT = _Fact(
+_WEB_APP_CONTEXT: Final = _Fact(
+    _WEB_APP,
     "api apis page pages website dashboard dashboards grafana kibana jenkins endpoint nginx "
     "loadbalancer lb alb elb frontend backend app apps checkout pod pods k8s kubernetes ingress "
     "cdn cloudflare prometheus gitlab github jira confluence sso okta vault argo argocd helm "
@@ -163,7 +187,8 @@ _WEB_APP_CONTEXT = _Fact(
     ("load front-end", r"\b(?:load\s*balancer|front-end)\b"),
 )
 # Words that say something went wrong, needed before a generic phrase ("timed out") counts.
-_TROUBLE = _Fact(
+_TROUBLE: Final = _Fact(
+    _TROUBLE_BIT,
     "error errors err fail fails failed failing failure getting got get gets keep keeps says "
     "said saying shows showing unable not wont cant cannot broken issue problem help why stuck "
     "again exception denied refused aborted dies died dropping drops dropped intermittent "
@@ -176,7 +201,8 @@ _TROUBLE = _Fact(
     (":", r"\w\.\w+:"),
 )
 # A question: "?", a message that starts like one, or a question's words anywhere.
-_QUESTION = _Fact(
+_QUESTION: Final = _Fact(
+    _QUESTION_BIT,
     "explain",
     ("?", None),
     (
@@ -184,12 +210,12 @@ _QUESTION = _Fact(
         r"\b(?:what\s+(?:does|do|is|are)|what's|meaning\s+of|anyone\s+(?:seen|know))\b",
     ),
 )
-_QUESTION_START = frozenset(
+_QUESTION_START: Final = frozenset(
     w.encode() for w in "what whats why how is does do can could explain meaning".split()
 )
 
 
-_FACTS = (
+_FACTS: Final = (
     _SFTP_CONTEXT,
     _FTP_CONTEXT,
     _FTP_ONLY,
@@ -202,14 +228,12 @@ _FACTS = (
     _QUESTION,
 )
 # Word -> the bits of the facts it makes hold.
-_FACT_BITS: dict[bytes, int] = {}
+_FACT_BITS: Final[dict[bytes, int]] = {}
 for _fact_of in _FACTS:
     for _word in _fact_of.words:
         _FACT_BITS[_word] = _FACT_BITS.get(_word, 0) | _fact_of.bit
-_FACT_WORDS = frozenset(_FACT_BITS)
-_FACT_BY_BIT = {fact.bit: fact for fact in _FACTS}
-_SFTP, _FTP, _FTP_ONLY_BIT, _SSH_ONLY_BIT = (f.bit for f in _FACTS[:4])
-_FILE_TRANSFER, _MFT, _WEB, _WEB_APP, _TROUBLE_BIT, _QUESTION_BIT = (f.bit for f in _FACTS[4:])
+_FACT_WORDS: Final = frozenset(_FACT_BITS)
+_FACT_BY_BIT: Final = {fact.bit: fact for fact in _FACTS}
 
 
 class _Cand:

@@ -11,10 +11,10 @@ Two forms matter:
 from __future__ import annotations
 
 import re
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
-_SLACK_LINK = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
-_QUOTES = str.maketrans(
+_SLACK_LINK: Final = re.compile(r"<([^<>|\n]{1,2000})(?:\|([^<>\n]{0,2000}))?>")
+_QUOTES: Final = str.maketrans(
     {
         "\u2018": "'",
         "\u2019": "'",
@@ -44,7 +44,7 @@ def _unwrap_link(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-_LINK_START = re.compile(r"<(?:https?:|@|#|!|mailto:|s?ftps?:)")
+_LINK_START: Final = re.compile(r"<(?:https?:|@|#|!|mailto:|s?ftps?:)")
 
 
 def prepare(text: str) -> str:
@@ -92,13 +92,13 @@ _SPELLINGS: list[tuple[str, str, str]] = [
     (r"\bpwd\b", "password", "pwd"),
     (r"\bperms?\b", "permission", "perm perms"),
 ]
-_SPELLING_RES = [(re.compile(p), r) for p, r, _ in _SPELLINGS]
+_SPELLING_RES: Final = [(re.compile(p), r) for p, r, _ in _SPELLINGS]
 # Raw word -> the rules it may trigger.
-_TRIGGERS: dict[str, tuple[int, ...]] = {}
+_TRIGGERS: Final[dict[str, tuple[int, ...]]] = {}
 for _index, (_, _, _words) in enumerate(_SPELLINGS):
     for _word in _words.split():
         _TRIGGERS[_word] = (*_TRIGGERS.get(_word, ()), _index)
-SPELLING_TRIGGERS = frozenset(_TRIGGERS)
+SPELLING_TRIGGERS: Final = frozenset(_TRIGGERS)
 # Word a rule may write -> the raw words that make it do so ("filename" <- "file").
 SPELLING_SOURCES: dict[str, frozenset[str]] = {}
 for _pattern, _repl, _words in _SPELLINGS:
@@ -107,10 +107,10 @@ for _pattern, _repl, _words in _SPELLINGS:
         _outputs.update(re.findall(r"[a-z]+", _pattern.split(")")[0]))
     for _out in _outputs:
         SPELLING_SOURCES[_out] = SPELLING_SOURCES.get(_out, frozenset()) | set(_words.split())
-_WORD = re.compile(r"[a-z0-9_]+")
+_WORD: Final = re.compile(r"[a-z0-9_]+")
 
 # Everyday words that make poor anchors for error phrases: a message full of them is chat.
-COMMON_WORDS = frozenset(
+COMMON_WORDS: Final = frozenset(
     """
     about after again all already also always am any anything around ask back bad because
     before being best better between big both but call came can change check client close
@@ -135,7 +135,7 @@ COMMON_WORDS = frozenset(
     """.split()
 )
 
-STOPWORDS = frozenset(
+STOPWORDS: Final = frozenset(
     "a an the to of is in on for by with and or be this that was were it at from as e g eg "
     "its are been has have had i we you he she they my our your please".split()
 )
@@ -161,7 +161,7 @@ for _index, _group, _repl in (
 ):
     for _word in _group.split():
         _ONE_WORD[_word] = (_index, (_repl,))
-_WORD_PAIRS = frozenset(
+_WORD_PAIRS: Final = frozenset(
     [("wo", "not"), ("ca", "not"), ("timing", "out"), ("log", "in"), ("log", "on")]
     + [(t, o) for t in ("time", "times", "timed") for o in ("out", "outs")]
     + [("sign", "in"), ("user", "name"), ("file", "name"), ("host", "name")]
@@ -208,13 +208,13 @@ class _WordRules(Generic[W]):
         return out
 
 
-_RULES = _WordRules(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
-_RULES_BYTES = _WordRules(
+_RULES: Final = _WordRules(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
+_RULES_BYTES: Final = _WordRules(
     {k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()},
     frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS),
     {k.encode(): v for k, v in _TRIGGERS.items()},
 )
-SPELLING_TRIGGERS_BYTES = _RULES_BYTES.trigger_words
+SPELLING_TRIGGERS_BYTES: Final = _RULES_BYTES.trigger_words
 
 
 def respelled(found: list[str]) -> list[str] | None:
@@ -280,7 +280,7 @@ def typo_variants(word: str) -> set[str]:
 _BYTE_TABLE = bytearray(range(256))
 for _c in b'!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\r\x0b\x0c':
     _BYTE_TABLE[_c] = 0x20
-WORD_BYTES_TABLE = bytes(_BYTE_TABLE)
+WORD_BYTES_TABLE: Final = bytes(_BYTE_TABLE)
 
 
 def regex_reversed(pattern: str) -> str:
