@@ -862,9 +862,16 @@ class Detector:
                                 where[word] = [i]
                     places = _places(where, phrase.border, anchor)
                 confidence = phrase.base
-                if max(places) - min(places) + 1 > phrase.spread:
+                lowest = highest = previous = places[0]
+                in_order = True
+                for place in places:
+                    lowest = min(lowest, place)
+                    highest = max(highest, place)
+                    in_order = in_order and place >= previous
+                    previous = place
+                if highest - lowest + 1 > phrase.spread:
                     confidence -= 0.2
-                if places != sorted(places):
+                if not in_order:
                     confidence -= 0.06
                 if phrase.needs_context:
                     confidence -= 0.04
