@@ -442,7 +442,6 @@ class Detector:
             self.word_bits[trigger] = self.word_bits.get(trigger, 0) | _SPELLING
         for word, facts in _FACT_BITS.items():
             self.word_bits[word] = self.word_bits.get(word, 0) | facts << _FACT_SHIFT
-        self.word_keys = frozenset(self.word_bits)
         # What a Match copies from its entry, and from each variant (a key that names no
         # variant reads as the entry itself).
         self.answer: dict[str, tuple[str, str, str, Verdict]] = {}
@@ -628,21 +627,26 @@ class Detector:
         # Control characters split words for `textmod.words` but not for bytes.split().
         controls = _CONTROLS.search(data) is not None
         parts = data.split(b"\x00")
-        # The word pass: each message's words, read once, and what the known ones among them
-        # say (`word_bits`): which checks they call for, and which context facts they make hold.
-        word_keys, word_bits = self.word_keys, self.word_bits
+        # The word pass: each message's words, read once (one split for the batch, the NULs
+        # between messages made words of their own), and what the known ones among them say
+        # (`word_bits`): which checks they call for, and which context facts they make hold.
+        word_bits = self.word_bits
         split: list[list[bytes]] = []
-        hits_of: list[frozenset[bytes]] = []
         bits_of: list[int] = []
-        for part in parts:
-            words = part.split()
-            hits = word_keys.intersection(words)
-            bits = 0
-            for word in hits:
-                bits |= word_bits[word]
-            split.append(words)
-            hits_of.append(hits)
-            bits_of.append(bits)
+        flat = data.replace(b"\x00", b" \x00 ").split()
+        flat.append(b"\x00")
+        begin = 0
+        bits = 0
+        for at, word in enumerate(flat):
+            if word == b"\x00":
+                split.append(flat[begin:at])
+                bits_of.append(bits)
+                begin = at + 1
+                bits = 0
+                continue
+            known = word_bits.get(word)
+            if known is not None:
+                bits |= known
         codes = self.codes
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
@@ -672,7 +676,7 @@ class Detector:
                 msg.controls = controls and _CONTROLS.search(part) is not None
                 msgs[index] = msg
             if bits & _NAME:
-                self._match_names(msg, [w for w in hits_of[index] if word_bits[w] & _NAME])
+                self._match_names(msg, [w for w in words if word_bits.get(w, 0) & _NAME])
             if bits & _SPECIAL:
                 self._special_forms(msg)
             if bits & _PHRASE:
@@ -685,7 +689,7 @@ class Detector:
                     # The word pass saw whether the raw words hold a typo, not respelt ones.
                     typos = spelled is not words or bits & _TYPO != 0
                     self._match_phrases(msg, spelled, typos=typos)
-                elif self._phrase_possible(words, hits_of[index]):
+                elif self._phrase_possible(words):
                     words = [w.encode() for w in textmod.words(msg.lower)]
                     self._match_phrases(msg, words, typos=True)
         return [
@@ -693,13 +697,13 @@ class Detector:
             for msg in msgs
         ]
 
-    def _phrase_possible(self, words: list[bytes], hits: frozenset[bytes]) -> bool:
-        """Cheap test on raw words: could any phrase that the gate words start be complete?"""
+    def _phrase_possible(self, words: list[bytes]) -> bool:
+        """Cheap test on raw words: could any phrase that a gate word starts be complete?"""
         typo = self.typo_bytes
         present = {typo.get(w, w) for w in words}
         need = self.raw_need
         reachable = self.reachable
-        return any(need[index] <= present for word in hits for index in reachable.get(word, ()))
+        return any(need[index] <= present for word in words for index in reachable.get(word, ()))
 
     def _match_names(self, msg: _Msg, hits: list[bytes]) -> None:
         message, lower = msg.text, msg.lower
