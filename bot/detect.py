@@ -66,7 +66,6 @@ _HTTP_BEFORE: Final = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?
 _NOT_SFTP_BEFORE: Final = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
 _SPELLING_TRIGGERS: Final = textmod.SPELLING_TRIGGERS_BYTES
 _PLUS_ONE: Final = (1).__add__
-_CONTROLS: Final = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS: Final = frozenset(b"not no ok okay server file files user error failed".split())
 _COMMON_WORDS: Final = frozenset(w.encode() for w in textmod.COMMON_WORDS)
@@ -307,17 +306,15 @@ class _Msg:
     """One message being scanned: its text, its lower-case form, its words, what it says about
     its context (each fact worked out at most once), and the candidates found in it."""
 
-    __slots__ = ("controls", "found", "holds", "known", "lower", "text", "word_facts", "words")
+    __slots__ = ("found", "holds", "known", "lower", "text", "word_facts", "words")
 
     def __init__(self, text: str, lower: str, words: list[bytes], bits: int) -> None:
         self.text = text
         self.lower = lower
         # The words of the batch's bytes pass (punctuation made spaces, apostrophes dropped),
-        # and the facts that the known ones among them make hold; `controls` when the message
-        # holds control characters, which bytes.split() keeps inside words.
+        # and the facts that the known ones among them make hold.
         self.words = words
         self.word_facts = bits >> _FACT_SHIFT
-        self.controls = False
         self.found: list[_Cand] = []
         # Bits of the facts worked out so far, and of those that hold; -1 before the words.
         self.known = -1
@@ -341,8 +338,8 @@ class _Msg:
     def _read_words(self) -> int:
         """Set the bits of every fact that one of the message's whole words makes hold."""
         lower = self.lower
-        if not self.controls and "'" not in lower and lower.isascii():
-            # Without an apostrophe or a control character the word pass saw these very words.
+        if "'" not in lower and lower.isascii():
+            # Without an apostrophe the word pass saw these very words.
             words = self.words
             holds = self.word_facts
         else:
@@ -624,8 +621,6 @@ class Detector:
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
-        # Control characters split words for `textmod.words` but not for bytes.split().
-        controls = _CONTROLS.search(data) is not None
         parts = data.split(b"\x00")
         # The word pass: each message's words, read once (one split for the batch, the NULs
         # between messages made words of their own), and what the known ones among them say
@@ -660,7 +655,6 @@ class Detector:
             if msg is None:
                 text = prepared[index]
                 msg = _Msg(text, lower[base : base + len(text)], split[index], bits_of[index])
-                msg.controls = controls and _CONTROLS.search(parts[index]) is not None
                 msgs[index] = msg
             self._judge_code(msg, at - base, hit.end() - base)
         for index, part in enumerate(parts):
@@ -673,7 +667,6 @@ class Detector:
                 base = starts[index]
                 text = prepared[index]
                 msg = _Msg(text, lower[base : base + len(text)], words, bits)
-                msg.controls = controls and _CONTROLS.search(part) is not None
                 msgs[index] = msg
             if bits & _NAME:
                 self._match_names(msg, [w for w in words if word_bits.get(w, 0) & _NAME])
@@ -681,7 +674,7 @@ class Detector:
                 self._special_forms(msg)
             if bits & _PHRASE:
                 spelled: list[bytes] | None = None
-                if part.isascii() and not msg.controls:
+                if part.isascii():
                     # These raw words are the message's words as `textmod.words` gives them,
                     # once the spelling rules they trigger are applied.
                     spelled = textmod.respelled_bytes(words) if bits & _SPELLING else words
@@ -1056,12 +1049,11 @@ def _words_of(text: str) -> list[bytes]:
     if text.isascii():
         raw = text.lower().encode("ascii")
         words = raw.translate(textmod.WORD_BYTES_TABLE, b"'").split()
-        if not _CONTROLS.search(raw):
-            if _SPELLING_TRIGGERS.isdisjoint(words):
-                return words
-            spelled = textmod.respelled_bytes(words)
-            if spelled is not None:
-                return spelled
+        if _SPELLING_TRIGGERS.isdisjoint(words):
+            return words
+        spelled = textmod.respelled_bytes(words)
+        if spelled is not None:
+            return spelled
     return [w.encode() for w in textmod.words(text)]
 
 

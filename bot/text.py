@@ -275,10 +275,12 @@ def typo_variants(word: str) -> set[str]:
     return found
 
 
-# For the batch pass: lower-case ASCII bytes with punctuation turned into spaces (apostrophes
-# dropped, underscores kept so SSH_FX_NO_SUCH_FILE stays one word), NUL and newline kept.
+# For the batch pass: lower-case ASCII bytes with punctuation and control characters turned
+# into spaces (apostrophes dropped, underscores kept so SSH_FX_NO_SUCH_FILE stays one word), NUL
+# (which separates messages) and newline kept: split, they give the words `words` finds.
 _BYTE_TABLE = bytearray(range(256))
-for _c in b'!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\r\x0b\x0c':
+_CONTROL_BYTES = bytes([*range(1, 9), *range(14, 32), 127])
+for _c in b'!"#$%&()*+,-./:;<=>?@[\\]^`{|}~\t\r\x0b\x0c' + _CONTROL_BYTES:
     _BYTE_TABLE[_c] = 0x20
 WORD_BYTES_TABLE: Final = bytes(_BYTE_TABLE)
 

@@ -155,6 +155,16 @@ def test_batch_and_single_scans_agree() -> None:
     assert [[m.id for m in ms] for ms in scan_many(messages)] == [_ids(m) for m in messages]
 
 
+def test_control_characters_split_words_like_spaces() -> None:
+    """Control characters pasted from a terminal (a bell, a shift) split words."""
+    assert _ids("ssh: connect to host\x07sftp.example.com port 22: Connection\x0frefused") == [
+        "winsock/10061"
+    ]
+    assert _ids("Connection\x1freset by peer while uploading") == _ids(
+        "Connection reset by peer while uploading"
+    )
+
+
 def test_huge_and_binary_messages_get_a_clean_answer() -> None:
     """Megabytes of noise or binary bytes neither crash nor hang the scanner."""
     assert isinstance(scan("x" * 5_000_000), list)
