@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import gc
-import itertools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -65,7 +64,6 @@ _DIGIT: Final = re.compile(r"\d")
 _HTTP_BEFORE: Final = re.compile(r"\bhttps?(?:\s+(?:status|error|code))*\s*[:/]?\s*$")
 _NOT_SFTP_BEFORE: Final = re.compile(r"\b(?:exit|exited|process|http|https)\b[^\n]{0,20}$")
 _SPELLING_TRIGGERS: Final = textmod.SPELLING_TRIGGERS_BYTES
-_PLUS_ONE: Final = (1).__add__
 # Words too common in replies to vouch for a code on their own.
 _WEAK_WORDS: Final = frozenset(b"not no ok okay server file files user error failed".split())
 _COMMON_WORDS: Final = frozenset(w.encode() for w in textmod.COMMON_WORDS)
@@ -617,7 +615,9 @@ class Detector:
             joined = "\x00".join(prepared)
             lower = joined.lower()
         # Where each message starts in the joined text (one NUL after each).
-        starts = list(itertools.accumulate(map(_PLUS_ONE, map(len, prepared)), initial=0))
+        starts = [0]
+        for text in prepared:
+            starts.append(starts[-1] + len(text) + 1)
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
