@@ -677,7 +677,11 @@ class Detector:
                 if part.isascii():
                     # These raw words are the message's words as `textmod.words` gives them,
                     # once the spelling rules they trigger are applied.
-                    spelled = textmod.respelled_bytes(words) if bits & _SPELLING else words
+                    spelled = (
+                        textmod.respelled_bytes(words, msg.lower.replace("'", "").encode())
+                        if bits & _SPELLING
+                        else words
+                    )
                 if spelled is not None:
                     # The word pass saw whether the raw words hold a typo, not respelt ones.
                     typos = spelled is not words or bits & _TYPO != 0
@@ -1051,7 +1055,7 @@ def _words_of(text: str) -> list[bytes]:
         words = raw.translate(textmod.WORD_BYTES_TABLE, b"'").split()
         if _SPELLING_TRIGGERS.isdisjoint(words):
             return words
-        spelled = textmod.respelled_bytes(words)
+        spelled = textmod.respelled_bytes(words, raw.replace(b"'", b""))
         if spelled is not None:
             return spelled
     return [w.encode() for w in textmod.words(text)]

@@ -161,11 +161,23 @@ for _index, _group, _repl in (
 ):
     for _word in _group.split():
         _ONE_WORD[_word] = (_index, (_repl,))
-_WORD_PAIRS: Final = frozenset(
-    [("wo", "not"), ("ca", "not"), ("timing", "out"), ("log", "in"), ("log", "on")]
-    + [(t, o) for t in ("time", "times", "timed") for o in ("out", "outs")]
-    + [("sign", "in"), ("user", "name"), ("file", "name"), ("host", "name")]
-)
+# Neighbouring words that a rule joins or respells when only one of some separators stands
+# between them ("log in", "log-in": "login"), with the rule's index, the separators and what the
+# pair becomes.
+_PAIRS: dict[tuple[str, str], tuple[int, tuple[str, ...], tuple[str, ...]]] = {
+    ("wo", "not"): (2, (" ",), ("will", "not")),
+    ("ca", "not"): (3, (" ",), ("can", "not")),
+    ("timing", "out"): (4, (" ",), ("timed", "out")),
+    ("log", "in"): (5, (" ", "-"), ("login",)),
+    ("log", "on"): (5, (" ", "-"), ("login",)),
+    ("sign", "in"): (5, (" ",), ("login",)),
+    ("user", "name"): (6, (" ", "-"), ("username",)),
+    ("file", "name"): (7, (" ", "-"), ("filename",)),
+    ("host", "name"): (8, (" ", "-"), ("hostname",)),
+}
+for _first in ("time", "times", "timed"):
+    for _second in ("out", "outs"):
+        _PAIRS[(_first, _second)] = (4, (" ", "-"), ("timed", "out"))
 
 
 W = TypeVar("W", str, bytes)
@@ -177,55 +189,112 @@ class _WordRules(Generic[W]):
     def __init__(
         self,
         one_word: dict[W, tuple[int, tuple[W, ...]]],
-        pairs: frozenset[tuple[W, W]],
+        pairs: dict[tuple[W, W], tuple[int, tuple[W, ...], tuple[W, ...]]],
         triggers: dict[W, tuple[int, ...]],
+        word_chars: frozenset[W],
     ) -> None:
         self.one_word: dict[W, tuple[int, tuple[W, ...]]] = one_word
-        self.pairs: frozenset[tuple[W, W]] = pairs
+        # A pair -> its rule, the texts that join it ("log in", "log-in"), and its output.
+        self.pairs: dict[tuple[W, W], tuple[int, tuple[W, ...], tuple[W, ...]]] = pairs
         self.triggers: dict[W, tuple[int, ...]] = triggers
         self.trigger_words: frozenset[W] = frozenset(triggers)
-        # A pair needs both its words: when either side has none in a text, no pair is looked for.
+        # A pair starts with one of these: only then is the next word looked at.
         self.firsts: frozenset[W] = frozenset(a for a, _ in pairs)
-        self.seconds: frozenset[W] = frozenset(b for _, b in pairs)
+        # The characters of a word (`_WORD`), one by one: what a pair's ends must not touch.
+        self.word_chars: frozenset[W] = word_chars
 
-    def apply(self, found: list[W]) -> list[W] | None:
+    def apply(self, found: list[W], text: W | None = None) -> list[W] | None:
         """The words `found` with the spelling rules they trigger applied word by word, as
-        `words` would give them; None when two neighbouring words may be one rule's pair
-        ("log in"), which only the rules' regexes can tell."""
+        `words` would give them. A pair of neighbouring words ("log in") counts only with the
+        right character between them, which `text` (lower case, apostrophes dropped) shows;
+        None without `text`, or when some such neighbours are joined right and some not."""
         firsts, pairs = self.firsts, self.pairs
-        for index in range(len(found) - 1):
-            if found[index] in firsts and (found[index], found[index + 1]) in pairs:
-                return None
+        starts = [
+            index
+            for index in range(len(found) - 1)
+            if found[index] in firsts and (found[index], found[index + 1]) in pairs
+        ]
         triggers = self.triggers
         rules = {rule for word in self.trigger_words.intersection(found) for rule in triggers[word]}
+        joins: set[int] = set()
+        if starts:
+            if text is None:
+                return None
+            for pair in {(found[index], found[index + 1]) for index in starts}:
+                rule, forms, _ = pairs[pair]
+                if rule not in rules:
+                    continue
+                joined = 0
+                for form in forms:
+                    joined += self._joined(text, form)
+                if joined == 0:
+                    continue
+                here = [index for index in starts if (found[index], found[index + 1]) == pair]
+                if joined != len(here):
+                    return None  # which of them are joined only the rules' regexes can tell
+                joins.update(here)
         out: list[W] = []
-        for word in found:
+        index = 0
+        while index < len(found):
+            word = found[index]
+            if index in joins:
+                out.extend(pairs[(word, found[index + 1])][2])
+                index += 2
+                continue
             spelling = self.one_word.get(word)
             if spelling is not None and spelling[0] in rules:
                 out.extend(spelling[1])
             else:
                 out.append(word)
+            index += 1
         return out
 
+    def _joined(self, text: W, pair: W) -> int:
+        """How often `pair` stands in `text` as whole words."""
+        count = 0
+        end = len(pair)
+        at = text.find(pair)
+        while at >= 0:
+            before = text[at - 1 : at] if at else text[:0]
+            after = text[at + end : at + end + 1]
+            if before not in self.word_chars and after not in self.word_chars:
+                count += 1
+            at = text.find(pair, at + 1)
+        return count
 
-_RULES: Final = _WordRules(_ONE_WORD, _WORD_PAIRS, _TRIGGERS)
+
+_WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+# A pair -> its rule, the texts that join it ("log in", "log-in"), and what it becomes.
+_JOINED = {
+    pair: (rule, tuple(pair[0] + between + pair[1] for between in separators), out)
+    for pair, (rule, separators, out) in _PAIRS.items()
+}
+_RULES: Final = _WordRules(_ONE_WORD, _JOINED, _TRIGGERS, frozenset(_WORD_CHARS))
 _RULES_BYTES: Final = _WordRules(
     {k.encode(): (rule, tuple(w.encode() for w in repl)) for k, (rule, repl) in _ONE_WORD.items()},
-    frozenset((a.encode(), b.encode()) for a, b in _WORD_PAIRS),
+    {
+        (a.encode(), b.encode()): (
+            rule,
+            tuple(form.encode() for form in forms),
+            tuple(w.encode() for w in out),
+        )
+        for (a, b), (rule, forms, out) in _JOINED.items()
+    },
     {k.encode(): v for k, v in _TRIGGERS.items()},
+    frozenset(c.encode() for c in _WORD_CHARS),
 )
 SPELLING_TRIGGERS_BYTES: Final = _RULES_BYTES.trigger_words
 
 
-def respelled(found: list[str]) -> list[str] | None:
-    """The words `found` (of an ASCII text, apostrophes dropped) respelled word by word, or
-    None when only the rules' regexes can tell (see _WordRules.apply)."""
-    return _RULES.apply(found)
+def respelled(found: list[str], text: str | None = None) -> list[str] | None:
+    """The words `found` (of the ASCII text `text`, apostrophes dropped) respelled word by word,
+    or None when only the rules' regexes can tell (see _WordRules.apply)."""
+    return _RULES.apply(found, text)
 
 
-def respelled_bytes(found: list[bytes]) -> list[bytes] | None:
+def respelled_bytes(found: list[bytes], text: bytes | None = None) -> list[bytes] | None:
     """`respelled` for words as bytes."""
-    return _RULES_BYTES.apply(found)
+    return _RULES_BYTES.apply(found, text)
 
 
 def _respell(lowered: str, found: list[str]) -> str:
@@ -252,7 +321,7 @@ def words(text: str) -> list[str]:
     if SPELLING_TRIGGERS.isdisjoint(found):
         return found  # nothing to respell: the words as they stand
     if lowered.isascii():
-        spelled = respelled(found)
+        spelled = respelled(found, lowered)
         if spelled is not None:
             return spelled
     return _WORD.findall(_respell(lowered, found))

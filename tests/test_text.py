@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -84,3 +85,33 @@ def test_factored_and_reversed_patterns_match_like_the_originals() -> None:
         for text in texts:
             assert bool(original.search(text)) == bool(factored.search(text)), (source, text)
             assert bool(original.search(text)) == bool(reversed_.search(text[::-1])), source
+
+
+def test_word_by_word_spelling_agrees_with_the_rules_regexes() -> None:
+    """Respelling word by word, pairs like "log in" included, gives what the regexes give."""
+    from bot import text
+
+    vocabulary = [
+        "log", "in", "on", "sign", "user", "file", "host", "name", "time", "times", "timed",
+        "timing", "out", "outs", "wo", "ca", "not", "cant", "wont", "timeout", "login", "dirs",
+        "catalog", "profile", "x",
+    ]  # fmt: skip
+    separators = [" ", "-", "  ", ", ", "\n", ".", "_", "/", " - "]
+    rng = random.Random(7)
+    decided = 0
+    for _ in range(20_000):
+        size = rng.randint(2, 7)
+        lowered = vocabulary[rng.randrange(len(vocabulary))]
+        for _ in range(size - 1):
+            lowered += rng.choice(separators) + vocabulary[rng.randrange(len(vocabulary))]
+        found = text._WORD.findall(lowered)
+        expected = text._WORD.findall(text._respell(lowered, found))
+        as_bytes = text.respelled_bytes([w.encode() for w in found], lowered.encode())
+        for spelled in (
+            text.respelled(found, lowered),
+            None if as_bytes is None else [w.decode() for w in as_bytes],
+        ):
+            if spelled is not None:
+                decided += 1
+                assert spelled == expected, lowered
+    assert decided > 30_000  # mixed pairs (some joined, some not) are rare and left to the regexes
