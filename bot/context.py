@@ -8,12 +8,16 @@ next to words that say it is a count, a time, money, a port, a ticket or a versi
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+import string
+from typing import Final, NamedTuple
 
 from bot.text import regex_factored, regex_reversed
 
+# The module's constants are `Final`: compiled (bot/native.py), the engine then reads them as C
+# statics instead of looking each one up in the module's namespace at every use.
+
 # Words that make the number right after them something else: "port 550", "PR #425", "$530".
-_REJECT_BEFORE_SOURCE = (
+_REJECT_BEFORE_SOURCE: Final = (
     r"(?:[#$€£¥+@/\\.,:=_~^*]|[a-z0-9]-|\b(?:port|ports|pid|line|lines|room|ticket|issue|pr|"
     r"case|build|version|ver|order|invoice|step|page|row|id|ext|extension|rfc|number|no|inc|"
     r"chg|ref|job|batch|approx|approximately|about|around|over|under|nearly|than|of|total|"
@@ -32,7 +36,7 @@ _REJECT_BEFORE_SOURCE = (
 )
 
 # What after the number makes it a quantity, a range or a unit: "530 users", "550 MB", "425-430".
-_REJECT_AFTER_SOURCE = (
+_REJECT_AFTER_SOURCE: Final = (
     r"^(?:%|[.,:/]\d|-\d|x\d|'s\b|(?:st|nd|rd|th)\b|\s*(?:%|percent|k\b|ms\b|milliseconds?|"
     r"s\b|secs?\b|seconds?|mins?\b|minutes?|hrs?\b|hours?|days?|weeks?|months?|years?|"
     r"[kmgt]i?b\b|[kmgt]b/s|bytes?|px|am\b|pm\b|usd|eur|gbp|dollars?|euros?|bucks|users|"
@@ -51,14 +55,14 @@ _REJECT_AFTER_SOURCE = (
 )
 
 # Markers that make a line a pasted server reply: "< 550 ...", "Response: 550 ...".
-_REPLY_MARKER_SOURCE = (
+_REPLY_MARKER_SOURCE: Final = (
     r"(?:^|[\s\]\)>|])(?:<|<--|<-|->|response:|reply:|resp:|server:|error:|status:|answer:|"
     r"(?:ftplib\.)?error_(?:perm|temp|reply|proto):|ftp>|\*\*\*|received:|recv:|<<<|"
     r"webexception:|ftpexception:|exception:)\s*$"
 )
-_TIMESTAMPISH = re.compile(r"^[\s\[\(]*[\d\-/:.,tz+ ]*[\]\)]?\s*(?:\(\d+\)\s*)?$")
+_TIMESTAMPISH: Final = re.compile(r"^[\s\[\(]*[\d\-/:.,tz+ ]*[\]\)]?\s*(?:\(\d+\)\s*)?$")
 
-_KEYWORD_BEFORE_SOURCE = (
+_KEYWORD_BEFORE_SOURCE: Final = (
     r"\b(?:errors?|err|code|reply|replies|response|resp|status|returned|returns|returning|"
     r"got|gets?|getting|receives?|received|receiving|throws?|threw|throwing|gives?|gave|"
     r"giving|shows?|showing|says?|saying|said|fails?|failed|failing|failure|ftp|ftps|sftp|"
@@ -77,7 +81,7 @@ _KEYWORD_BEFORE_SOURCE = (
     r"while|during|after|attempt|request|operation|action|directory|file))*"
     r"\s*(?:[:#=(\[]|no\.|nr\.?)?\s*[\"'(\[]?\s*$"
 )
-_KEYWORD_AFTER_SOURCE = (
+_KEYWORD_AFTER_SOURCE: Final = (
     r"^[\"')\]]?\s*(?:-\s*)?(?:errors?\b(?!\s+(?:in|per|over|across|since|today|yesterday|"
     r"this|last|a|an|every|total)\b)|err\b|reply\b|response\b|code\b|status\b|fault\b|"
     r"exception\b|failure\b|returned\b|from\s+the\s+server|from\s+server|"
@@ -89,7 +93,7 @@ _KEYWORD_AFTER_SOURCE = (
     r"webdav|sftp|ftps?|file|files|folder|directory|every\s+file|big\s+files|large\s+files)"
     r"\w*)"
 )
-_ASK_BEFORE_SOURCE = (
+_ASK_BEFORE_SOURCE: Final = (
     r"(?:\bwhat(?:'s|s|\s+is|\s+does|\s+do|\s+are|\s+about|\s+causes|\s+means)|meaning\s+of|"
     r"\bexplain|\banyone\s+(?:seen|know|familiar\s+with|seen\s+an?)|\bever\s+seen|"
     r"\bdefine|definition\s+of|\blook\s*up|/ftpcode|\bhow\s+(?:do\s+i|to|can\s+i)\s+fix|"
@@ -98,13 +102,13 @@ _ASK_BEFORE_SOURCE = (
     r"(?:\s+(?:an?|the|this|that|error|code|reply|response|status|ftp|ftps|sftp|http|"
     r"winsock|socket|return|server))*\s*[:#]?\s*[\"'(]?\s*$"
 )
-_ASK_AFTER_SOURCE = (
+_ASK_AFTER_SOURCE: Final = (
     r"^[\"')]?\s*(?:\?|mean\b|means\b|meaning\b|stands?\s+for|signif|indicates?|"
     r"(?:an?\s+)?(?:error|problem|issue|failure|bad|normal|ok|okay|fatal|warning|success)\b|"
     r"(?:an?\s+)?(?:error|code|reply|response|status)\s*\?|(?:in|for)\s+(?:ftp|ftps|sftp|"
     r"winsock)\b|$)"
 )
-_SOLE = re.compile(
+_SOLE: Final = re.compile(
     r"^\s*(?:(?:ftp|ftps|sftp|http|https|winsock|socket|error|code|reply|status|response)"
     r"\s+)*#?\s*-?\d{1,5}\s*\??\s*$"
 )
@@ -112,28 +116,181 @@ _SOLE = re.compile(
 
 # The patterns above that end at the number ("$") are tried at every position when searched;
 # their reversed forms are matched once, at the start of the reversed text before the number.
-_REJECT_BEFORE_BACK = re.compile(regex_reversed(_REJECT_BEFORE_SOURCE))
-_REPLY_MARKER_BACK = re.compile(regex_reversed(_REPLY_MARKER_SOURCE))
-_KEYWORD_BEFORE_BACK = re.compile(regex_reversed(_KEYWORD_BEFORE_SOURCE))
-_ASK_BEFORE_BACK = re.compile(regex_reversed(_ASK_BEFORE_SOURCE))
+_REJECT_BEFORE_BACK: Final = re.compile(regex_reversed(_REJECT_BEFORE_SOURCE))
+_REPLY_MARKER_BACK: Final = re.compile(regex_reversed(_REPLY_MARKER_SOURCE))
+_KEYWORD_BEFORE_BACK: Final = re.compile(regex_reversed(_KEYWORD_BEFORE_SOURCE))
+_ASK_BEFORE_BACK: Final = re.compile(regex_reversed(_ASK_BEFORE_SOURCE))
 # The patterns matched at the start of the text after a number, alternatives factored: the
 # same matches with fewer alternatives tried.
-_REJECT_AFTER = re.compile(regex_factored(_REJECT_AFTER_SOURCE))
-_KEYWORD_AFTER = re.compile(regex_factored(_KEYWORD_AFTER_SOURCE))
-_ASK_AFTER = re.compile(regex_factored(_ASK_AFTER_SOURCE))
+_REJECT_AFTER: Final = re.compile(regex_factored(_REJECT_AFTER_SOURCE))
+_KEYWORD_AFTER: Final = re.compile(regex_factored(_KEYWORD_AFTER_SOURCE))
+_ASK_AFTER: Final = re.compile(regex_factored(_ASK_AFTER_SOURCE))
 # The words just before a number that can make it something else: at most 40 characters back.
-_REJECT_REACH = 40
+_REJECT_REACH: Final = 40
+
+# Most patterns cannot match most numbers, and `re` takes longer to find that out than the
+# rest of the judging takes. Each pattern ends (before the number) or starts (after it) with a
+# word from a short list, with nothing but spaces and punctuation between that word and the
+# number and no word character (\w) on the word's far side. `_last_word` and `_first_word` find
+# that word when the text around it is plain, and a pattern is tried only if its list has the
+# word. The lists below hold every word each pattern's alternatives can end (start) with: one
+# missing would lose matches, so a word added to a pattern goes into its list too.
+# ASCII characters that are no word characters: what may sit between a word and a number.
+_NOT_WORD: Final = string.whitespace + string.punctuation.replace("_", "")
+# `_REJECT_BEFORE_SOURCE`: the characters that reject on their own just before the number, and
+# those that do before a "-" ("v2-550").
+_REJECT_MARKS: Final = frozenset("#$€£¥+@/\\.,:=_~^*")
+_ASCII_ALNUM: Final = frozenset(string.ascii_lowercase + string.digits)
+# Its words, bar the counts, which any two words may follow ("count of files 550").
+_REJECT_LAST_WORDS: Final = frozenset(
+    """
+    port ports pid line lines room ticket issue pr case build version ver order invoice step
+    page row id ext extension rfc number no inc chg ref job batch approx approximately about
+    around over under nearly than of total count size sized top item col column chapter
+    section figure table pin zip suite apt flight bus route channel vlan uid gid mode chmod
+    umask at by until til till from to before after since every each per only just like
+    maybe some all another last first next rev revision commit sprint week day year q1 q2 q3
+    q4 v x kb article sku model cve bug story epic task incident change request range and or
+    plus minus times divided multiplied score rank rating level tier floor gate seat unit
+    highway street st ave avenue road rd exit vs versus code was were now
+    """.split()
+)
+# `_ASK_BEFORE_SOURCE`: the last words of its questions ("what's" ends in "s") and fillers.
+_ASK_LAST_WORDS: Final = frozenset(
+    """
+    s whats is does do are about causes means of explain seen know with a an define up lookup
+    ftpcode fix get see getting seeing receive show return on the this that error code reply
+    response status ftp ftps sftp http winsock socket server
+    """.split()
+)
+# `_KEYWORD_BEFORE_SOURCE`: the last words of its keywords and of the fillers after them;
+# its "no." and "nr." may join the word before ("errorno. 550"), so words ending so count too.
+_KEYWORD_LAST_WORDS: Final = frozenset(
+    """
+    error errors err code reply replies response resp status returned returns returning got
+    get gets getting receive receives received receiving throw throws threw throwing give
+    gives gave giving show shows showing say says saying said fail fails failed failing
+    failure ftp ftps sftp http https winsock wsa denied refused rejected rejects hit hits
+    hitting seeing seen message exception raised raises send sends sent respond responds
+    responded answer answers answered winerror socketexception up out with on occurred occurs
+    triggered triggers report reports reported logged logs a an the this that back me us of
+    number server socket again now still always constantly sometimes intermittent
+    intermittently random upload download transfer login list listing put command retr stor
+    cwd mkd rmd dele rnfr rnto auth pasv epsv port eprt rest appe size mdtm opts feat pass
+    user for in when while during after attempt request operation action directory file
+    """.split()
+)
+_KEYWORD_JOINED: Final = ("no", "nr")
+# Its keywords that are one word: with nothing but spaces after them, they match on their own.
+_KEYWORDS_ALONE: Final = frozenset(
+    """
+    error errors err code reply replies response resp status returned returns returning got
+    get gets getting receive receives received receiving throw throws threw throwing give
+    gives gave giving show shows showing say says saying said fail fails failed failing
+    failure ftp ftps sftp http https winsock wsa denied refused rejected rejects hit hits
+    hitting seeing seen message exception raised raises send sends sent respond responds
+    responded answer answers answered winerror socketexception occurred occurs triggered
+    triggers report reports reported logged logs
+    """.split()
+)
+# `_REJECT_AFTER_SOURCE`: the first word of each alternative that may follow spaces.
+_REJECT_FIRST_WORDS: Final = frozenset(
+    """
+    percent k ms millisecond milliseconds s sec secs second seconds min mins minute minutes
+    hr hrs hour hours day days week weeks month months year years kb kib mb mib gb gib tb tib
+    byte bytes px am pm usd eur gbp dollar dollars euro euros bucks users people person
+    persons folks files row rows record records ticket tickets item items messages line lines
+    times connections sessions requests jobs hosts servers clients customers accounts device
+    devices email emails mail mails call calls point points page pages word words char chars
+    character characters entries object objects issue issues pr prs commit commits test tests
+    error errors of out more less fewer left remaining total in licence licences license
+    licenses seat seats node nodes instance instances vm vms core cores cpu cpus thread
+    threads worker workers transfer transfers download downloads upload uploads new open
+    closed pending queued star stars vote votes like likes view views visit visits hit hits
+    km mile miles meter meters feet ft kg lb lbs degree degrees active concurrent idle
+    simultaneous parallel unique daily monthly weekly extra successful old inbound outbound
+    running stuck failed
+    """.split()
+)
+# The first characters of its alternatives right at the number ("550%", "550's", "1st"), of
+# those that need a digit next ("2.5", "10x5"), and of those past the spaces that start with
+# no word character ("550 %").
+_REJECT_AT_NUMBER: Final = frozenset("%'stnr")
+_REJECT_BEFORE_DIGIT: Final = frozenset(".,:/-x")
+_REJECT_SIGNS: Final = frozenset("%+°")
+# `_KEYWORD_AFTER_SOURCE`: the first word of each alternative.
+_KEYWORD_FIRST_WORDS: Final = frozenset(
+    "error errors err reply response code status fault exception failure returned from on "
+    "when while during for after with".split()
+)
+# `_REPLY_MARKER_SOURCE`: the last character of each marker ("<", "-->", "error:", "***").
+_MARKER_ENDS: Final = frozenset("<->:*")
+# `_TIMESTAMPISH`: the characters it allows besides spaces and digits (\d: str.isdecimal), so
+# what the stripped text before the number must start with for it to match.
+_TIMESTAMP_CHARS: Final = frozenset("[(-/:.,tz+ ])")
+
+
+def _last_word(before: str) -> str | None:
+    """The last word of `before`, past its last space, when only ASCII punctuation and spaces
+    follow it: "" if `before` has none of its own, None if unsure (other characters)."""
+    head = before.rstrip(_NOT_WORD)
+    word = head[head.rfind(" ") + 1 :]
+    return word if word.isalnum() or not word else None
+
+
+def _first_word(after: str) -> str | None:
+    """The first word of `after`, past its spaces, when ASCII punctuation or a space ends it:
+    "" if `after` is all spaces, None if unsure (other characters)."""
+    rest = after.lstrip()
+    word = rest.partition(" ")[0].rstrip(_NOT_WORD)
+    return word if word.isalnum() or not rest else None
+
+
+def _names_a_count(before: str) -> bool:
+    """Whether `before` holds a count word of `_REJECT_BEFORE_SOURCE`, which may be followed
+    by two more words of any kind ("total of 3 files 550") and so escapes `_last_word`."""
+    return (
+        "count" in before
+        or "total" in before
+        or "number" in before
+        or "tally" in before
+        or "score" in before
+        or "sum" in before
+        or "amount" in before
+        or "balance" in before
+        or "volume" in before
+    )
+
+
+def _names_a_question(before: str) -> bool:
+    """Whether `before` may hold a question of `_ASK_BEFORE_SOURCE`: each holds one of these,
+    whatever words come after it ("why do i get", "what is the ftp code")."""
+    return (
+        "is" in before
+        or "what" in before
+        or "mean" in before
+        or "how" in before
+        or "why" in before
+        or "explain" in before
+        or "anyone" in before
+        or "ever" in before
+        or "defin" in before
+        or "look" in before
+        or "ftpcode" in before
+        or "help" in before
+        or "info" in before
+    )
 
 
 # A question about a code says what it asks: "... mean?", "is it an error", "normal?".
-_ASKING_WORDS_SOURCE = (
+_ASKING_WORDS_SOURCE: Final = (
     r"\b(?:mean|means|meaning|an?\s+(?:error|problem|issue|failure)|normal|bad|ok|okay|"
     r"serious|fatal|harmless|ftp|ftps|sftp|log|reply|response|code)\b"
 )
-_ASKING_WORDS = re.compile(regex_factored(_ASKING_WORDS_SOURCE))
-_NEXT_WORD = re.compile(r"^\s+([a-z]{3,})\b")
+_ASKING_WORDS: Final = re.compile(regex_factored(_ASKING_WORDS_SOURCE))
+_NEXT_WORD: Final = re.compile(r"^\s+([a-z]{3,})\b")
 # Words ending in "s" that are not plural nouns, so may follow a code in a reply or a question.
-_NOT_PLURAL = frozenset(
+_NOT_PLURAL: Final = frozenset(
     "always sometimes perhaps unless regardless keeps says means fails returns shows happens "
     "comes goes gets makes does has was is this thus seems looks appears occurs persists "
     "repeats continues remains exists needs requires works runs stops hangs breaks dies "
@@ -142,12 +299,23 @@ _NOT_PLURAL = frozenset(
 )
 
 
-def _is_plural_noun(after: str) -> bool:
-    """Whether the word after a number reads as a plural noun: "10091 chats", "421 sessions"."""
-    word = _NEXT_WORD.match(after)
+def _is_plural_noun(after: str, word: str | None) -> bool:
+    """Whether the word after a number reads as a plural noun: "10091 chats", "421 sessions";
+    `word` is `_first_word(after)`."""
     if word is None:
+        found = _NEXT_WORD.match(after)
+        text = "" if found is None else found.group(1)
+    elif (
+        word.endswith("s")  # as a plural must: the cheapest test first
+        and after[:1].isspace()
+        and len(word) >= 3
+        and word.isascii()
+        and word.isalpha()
+        and word.islower()
+    ):
+        text = word  # what `_NEXT_WORD` finds: letters (lower case) right after the spaces
+    else:
         return False
-    text = word.group(1)
     return (
         text.endswith("s")
         and not text.endswith(("ss", "us", "is", "ous"))
@@ -168,9 +336,15 @@ class NumberContext(NamedTuple):
     ask_before: bool = False
 
 
-def _rejected_before(before: str, backwards: str) -> bool:
-    """Whether the words just before a number make it something else (`_REJECT_BEFORE_SOURCE`)."""
-    found = _REJECT_BEFORE_BACK.match(backwards)
+def _rejected_before(before: str, word: str | None) -> bool:
+    """Whether the words just before a number make it something else (`_REJECT_BEFORE_SOURCE`);
+    `word` is `_last_word(before)`."""
+    last = before[-1:]
+    if last in _REJECT_MARKS or (last == "-" and before[-2:-1] in _ASCII_ALNUM):
+        return True  # the pattern's first two alternatives: a match one or two characters long
+    if word is not None and word not in _REJECT_LAST_WORDS and not _names_a_count(before):
+        return False
+    found = _REJECT_BEFORE_BACK.match(before[::-1])
     if found is None:
         return False
     if found.end() <= _REJECT_REACH:
@@ -180,6 +354,33 @@ def _rejected_before(before: str, backwards: str) -> bool:
     return forward.search(before, max(0, len(before) - _REJECT_REACH)) is not None
 
 
+def _keyword_before(before: str, backwards: str, word: str | None) -> bool:
+    """Whether a keyword ends `before` (`_KEYWORD_BEFORE_SOURCE`): "got 550", "error code: 550";
+    `backwards` is `before` reversed and `word` is `_last_word(before)`."""
+    if word is None:
+        return _KEYWORD_BEFORE_BACK.match(backwards) is not None
+    if word in _KEYWORDS_ALONE and before.rstrip().endswith(word):
+        return True  # a keyword with only spaces after it matches: no fillers or marks needed
+    if word in _KEYWORD_LAST_WORDS or word.endswith(_KEYWORD_JOINED):
+        return _KEYWORD_BEFORE_BACK.match(backwards) is not None
+    return False
+
+
+def _rejected_after(after: str, word: str | None) -> bool:
+    """Whether the words just after a number make it something else (`_REJECT_AFTER_SOURCE`);
+    `word` is `_first_word(after)`."""
+    first = after[:1]
+    if first in _REJECT_AT_NUMBER or (first in _REJECT_BEFORE_DIGIT and after[1:2].isdecimal()):
+        return _REJECT_AFTER.match(after) is not None  # "550%", "1st", "2.5", "10x5" ...
+    if word is not None:
+        return word in _REJECT_FIRST_WORDS and _REJECT_AFTER.match(after) is not None
+    # Past the spaces, no plain word: the pattern needs a sign there, or a word character.
+    sign = after.lstrip()[:1]
+    if sign in _REJECT_SIGNS or sign.isalnum() or sign == "_":
+        return _REJECT_AFTER.match(after) is not None
+    return False
+
+
 def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     """Judge the number at text[start:end] (text is lower case); None when it is no code."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -187,9 +388,10 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     if line_end < 0:
         line_end = len(text)
     before = text[max(line_start, start - 80) : start]
-    backwards = before[::-1]
     after = text[end : min(line_end, end + 160)]
-    if _REJECT_AFTER.match(after) or _rejected_before(before, backwards):
+    first_word = _first_word(after)
+    last_word = _last_word(before)
+    if _rejected_after(after, first_word) or _rejected_before(before, last_word):
         return None
     if (
         line_start == 0
@@ -198,9 +400,15 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
         and _SOLE.match(text)
     ):
         return NumberContext(0.9, True, "", False)
-    if _is_plural_noun(after):
+    if _is_plural_noun(after, first_word):
         return None
-    ask_before = _ASK_BEFORE_BACK.match(backwards) is not None
+    backwards = before[::-1]
+    # Each pattern below is tried only when the words or characters it needs are there.
+    ask_before = (
+        (last_word is None or last_word in _ASK_LAST_WORDS)
+        and _names_a_question(before)
+        and _ASK_BEFORE_BACK.match(backwards) is not None
+    )
     # The words after matter only beside a question before, or with a "?" close after.
     if ask_before or (len(after) < 40 and "?" in after):
         ask_after = _ASK_AFTER.match(after) is not None
@@ -215,7 +423,10 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     mid_line = False
     if after[:1] in (" ", "-", "") and after[:2] != " -":
         stripped = before.strip()
-        if _REPLY_MARKER_BACK.match(backwards) or (stripped and _TIMESTAMPISH.match(stripped)):
+        if (stripped[-1:] in _MARKER_ENDS and _REPLY_MARKER_BACK.match(backwards)) or (
+            (stripped[:1] in _TIMESTAMP_CHARS or stripped[:1].isdecimal())
+            and _TIMESTAMPISH.match(stripped)
+        ):
             reply_line, confidence = True, 0.95
         elif not stripped or stripped.endswith(":"):
             reply_line = True  # a bare "550 ..." line: the caller checks the reply's words
@@ -227,24 +438,32 @@ def judge_number(text: str, start: int, end: int) -> NumberContext | None:
     # A keyword can raise the confidence to 0.9 (before) or 0.88 (after), which a question
     # (0.9 below) or a surer reply line makes moot; before, it may also give the reply text.
     sure = asked or ask_before or confidence >= 0.9
-    if (not sure or (not reply_text and after[:1] == " ")) and _KEYWORD_BEFORE_BACK.match(
-        backwards
+    if (not sure or (not reply_text and after[:1] == " ")) and _keyword_before(
+        before, backwards, last_word
     ):
         confidence = max(confidence, 0.9)
         if not reply_text and after[:1] == " ":
             reply_text = after[1:].strip()
         sure = True
-    if not sure and _KEYWORD_AFTER.match(after.lstrip(" ")):
+    if (
+        not sure
+        and (first_word is None or first_word in _KEYWORD_FIRST_WORDS)
+        and _KEYWORD_AFTER.match(after.lstrip(" "))
+    ):
         confidence = max(confidence, 0.88)
     if asked or ask_before:
         asked = True
         confidence = max(confidence, 0.9)
     if confidence == 0.0 and not reply_line:
         return None
-    return NumberContext(confidence, asked, reply_text, reply_line, mid_line, ask_before)
+    # The same NamedTuple as NumberContext(...) makes, without its generated __new__: Python
+    # code, even when the engine is compiled, that costs about as much again.
+    return tuple.__new__(
+        NumberContext, (confidence, asked, reply_text, reply_line, mid_line, ask_before)
+    )
 
 
-_QUESTION = re.compile(
+_QUESTION: Final = re.compile(
     r"\?|^\s*(?:what|whats|why|how|is|does|do|can|could|explain|meaning)\b|"
     r"\b(?:what\s+(?:does|do|is|are)|what's|meaning\s+of|explain|anyone\s+(?:seen|know))\b"
 )
