@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs.analyse import analyse_bytes, analyse_text
+from bot.logs.analyse import analyse_bytes, analyse_chunks, analyse_text
 from bot.logs.model import LogReport
 from tests.helpers import ROOT, run_ftpcode
 
@@ -233,6 +233,61 @@ def test_private_passive_address_explains_the_failed_data_connection() -> None:
     diagnosis = report_of(text).diagnosis
     assert diagnosis is not None
     assert (diagnosis.id, diagnosis.variant, diagnosis.ok) == ("ftp/227", "private-address", False)
+
+
+IIS_HEADER = (
+    "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n"
+    "#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem sc-status "
+    "sc-win32-status sc-substatus x-session x-fullpath\n"
+)
+
+
+def iis_log(*requests: str) -> str:
+    """An IIS FTP log of one session (from line 4); each request is 'METHOD URI STATUS
+    WIN32-STATUS SUB-STATUS', on lines 5, 6, ..."""
+    where, session = "2024-05-01 10:00:01 192.0.2.7 alice 192.0.2.10 21", "a1b2c3d4 -"
+    lines = [f"{where} ControlChannelOpened - - 0 0 {session}"]
+    lines += [f"{where} {request} {session}" for request in requests]
+    return IIS_HEADER + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("event_cap", [10_000, 0], ids=["listed", "bulk"])
+@pytest.mark.parametrize(
+    ("request_line", "entry_id", "variant"),
+    [
+        ("PASS *** 530 1326 42", "ftp/530", "anonymous-refused"),
+        ("RETR /tool.exe 550 0 11", "ftp/550", "name-filtered"),
+        ("NOOP - 421 0 14", "ftp/421", "timeout"),
+        ("PASS *** 530 1326 35", "ftp/530", None),  # a sub-status no rule names
+    ],
+)
+def test_iis_sub_status_is_the_variant_of_the_reply_on_its_line(
+    request_line: str, entry_id: str, variant: str | None, event_cap: int
+) -> None:
+    """An IIS line whose status and sub-status a rule knows is one reply event in that variant."""
+    text = iis_log("USER alice 331 0 0", request_line)
+    report = analyse_chunks([text], "u_ex240501.log", event_cap=event_cap)
+    assert report.formats == ["iis"]
+    on_line = [(e.id, e.variant) for e in report.events if e.line == 6]
+    assert on_line == ([(entry_id, variant)] if event_cap else [])
+    assert report.diagnosis is not None
+    assert (report.diagnosis.id, report.diagnosis.variant, report.diagnosis.line) == (
+        entry_id,
+        variant,
+        6,
+    )
+    if variant is None and event_cap:
+        assert report.events[-1].text == entry_id.removeprefix("ftp/")  # the plain reply
+
+
+def test_iis_sub_status_after_the_same_code_is_its_own_event() -> None:
+    """A 550 in a known sub-status right after a plain 550 is still an event with its variant."""
+    text = iis_log("RETR /missing.txt 550 2 0", "RETR /tool.exe 550 0 11")
+    report = analyse_text(text, "u_ex240501.log")
+    assert [(e.line, e.id, e.variant) for e in report.events] == [
+        (5, "ftp/550", None),
+        (6, "ftp/550", "name-filtered"),
+    ]
 
 
 def test_nothing_recognisable_has_a_null_diagnosis() -> None:

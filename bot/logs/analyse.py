@@ -81,6 +81,8 @@ class _Rules:
     starts: list[re.Pattern[str]] = field(default_factory=list)
     ignores: list[re.Pattern[str]] = field(default_factory=list)
     reply_separators: bool = False  # whether a reply pattern has a (?P<sep>...) group
+    # Reply codes whose variant a message rule can name (an IIS sub-status); empty for most.
+    variant_codes: frozenset[str] = frozenset()
 
 
 def _chunk_safe(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -117,6 +119,11 @@ def _compile_rules(formats: list[LogFormat]) -> _Rules:
     if not formats:
         rules.replies.append(_GENERIC_REPLY)
     rules.reply_separators = any("sep" in p.groupindex for p in rules.replies)
+    rules.variant_codes = frozenset(
+        entry_id.removeprefix("ftp/")
+        for _, entry_id, _, variant in rules.messages
+        if variant is not None and entry_id.startswith("ftp/")
+    )
     rules.starts.append(_SHELL_START)
     return rules
 
@@ -126,8 +133,12 @@ _START, _COMMAND, _REPLY, _MESSAGE, _SCANNED = range(5)
 # A hit: something a pattern found in a chunk, as a plain tuple that sorts in handling order:
 # (line, order, position, sequence, match, extra). The sequence number keeps the order in
 # which the patterns found things when all else is equal; extra is a message rule's
-# (id, outcome, variant) or the chat scanner's Match.
+# (id, outcome, variant), the chat scanner's Match, or for a reply, the message rule that
+# names its variant (_Named).
 _HitTuple = tuple[int, int, int, int, "re.Match[str] | None", object]
+_MessageInfo = tuple[str, str, str | None]  # a message rule's id, outcome and variant
+# A message rule that names the variant of the reply on its line, and the rule's match.
+_Named = tuple[_MessageInfo, "re.Match[str]"]
 _NEWLINE = re.compile("\n")
 _match_start = re.Match.start
 _match_end = re.Match.end
@@ -200,7 +211,11 @@ class _Analyser:
         self.event_cap = event_cap
         self.events_full = event_cap <= 0
         self.plain_ids = plain_ids(kb)
-        self.plain_codes = frozenset(entry_id.split("/", 1)[1] for entry_id in self.plain_ids)
+        # A reply whose variant a message rule names stays a hit past the event cap.
+        self.plain_codes = (
+            frozenset(entry_id.split("/", 1)[1] for entry_id in self.plain_ids)
+            - rules.variant_codes
+        )
         self.success_codes = frozenset(
             entry_id.split("/", 1)[1]
             for entry_id in _SUCCESSES
@@ -261,7 +276,7 @@ class _Analyser:
             else:
                 replies += enumerate(matches, found)
             found += len(matches)
-        messages: list[tuple[re.Match[str], tuple[str, str, str | None]]] = []
+        messages: list[tuple[re.Match[str], _MessageInfo]] = []
         for pattern, entry_id, outcome, variant in rules.messages:
             info = (entry_id, outcome, variant)
             messages += [(m, info) for m in pattern.finditer(chunk)]
@@ -272,7 +287,7 @@ class _Analyser:
             for i, (key, m) in enumerate(zip(start_keys, starts, strict=True))
         ]
         message_keys = line_keys([m for m, _ in messages])
-        hits += [
+        message_hits: list[_HitTuple] = [
             (key, _MESSAGE, m.start(), i, m, info)
             for i, (key, (m, info)) in enumerate(zip(message_keys, messages, strict=True))
         ]
@@ -303,10 +318,22 @@ class _Analyser:
             handled.update(quiet_keys)
         reply_matches = [m for _, m in replies]
         reply_keys = line_keys(reply_matches)
-        hits += [
+        reply_hits: list[_HitTuple] = [
             (key, _REPLY, m.start(), i, m, None)
             for key, (i, m) in zip(reply_keys, replies, strict=True)
         ]
+        if rules.variant_codes and messages:
+            # A message rule that names the variant of the reply on its own line gives that
+            # reply its variant, and is no event of its own: the line is one event.
+            named = _replies_named(messages, message_keys, reply_matches, reply_keys)
+            for index, n in named.items():
+                message, info = messages[n]
+                reply_hits[index] = (*reply_hits[index][:5], (info, message))
+            if named:
+                taken = set(named.values())
+                message_hits = [hit for hit in message_hits if hit[3] not in taken]
+        hits += message_hits
+        hits += reply_hits
         handled.update(reply_keys)
         command_keys = line_keys(commands)
         handled.update(command_keys)
@@ -354,7 +381,7 @@ class _Analyser:
                 self._replay(position, later=order == _START and past_cap)
             line = base + find_line(newlines, position)
             if order == _REPLY:
-                self._reply(line, match)  # type: ignore[arg-type]
+                self._reply(line, match, extra)  # type: ignore[arg-type]
             elif order == _START:
                 self._new_session(line)
             elif order == _COMMAND:
@@ -626,7 +653,7 @@ class _Analyser:
         self._flush_pending()  # what was pending answered the previous command
         self.state.command((match["command"] or "").upper(), line, _argument(match))
 
-    def _reply(self, line: int, match: re.Match[str]) -> None:
+    def _reply(self, line: int, match: re.Match[str], named: _Named | None = None) -> None:
         code = match["code"]
         text = (_group(match, "text") or "").strip()
         separator = _separator(match)
@@ -642,6 +669,12 @@ class _Analyser:
             self.pending = None  # the line that described this reply: the reply is the event
         self._flush_pending()
         if entry_id not in self.kb.entries:
+            return
+        if named is not None:
+            # The event quotes the whole line: what chose the variant (a sub-status) is not
+            # in the reply's text.
+            (_, outcome, variant), named_match = named
+            self._event(line, entry_id, _whole_line(named_match), variant=variant, outcome=outcome)
             return
         self._event(line, entry_id, f"{code} {text}".strip(), reply_text=text)
 
@@ -786,6 +819,30 @@ def _error_lines(chunk: str, newlines: list[int], handled: set[int]) -> list[tup
         taken = index
         found.append((starts[index], texts[index]))
     return found
+
+
+def _replies_named(
+    messages: list[tuple[re.Match[str], _MessageInfo]],
+    message_keys: list[int],
+    replies: list[re.Match[str]],
+    reply_keys: list[int],
+) -> dict[int, int]:
+    """{reply index: message index} for each message rule that names the variant of a reply
+    with its code on the reply's own line (the IIS log's sc-substatus)."""
+    wanted = {
+        (key, info[0]): n
+        for n, (key, (_, info)) in enumerate(zip(message_keys, messages, strict=True))
+        if info[2] is not None
+    }
+    named: dict[int, int] = {}
+    if wanted:
+        lines = {key for key, _ in wanted}
+        for index, key in enumerate(reply_keys):
+            if key in lines:
+                found = wanted.pop((key, "ftp/" + replies[index]["code"]), None)
+                if found is not None:
+                    named[index] = found
+    return named
 
 
 def _group(match: re.Match[str], name: str) -> str | None:
