@@ -621,27 +621,7 @@ class Detector:
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")
-        parts = data.split(b"\x00")
-        # The word pass: each message's words, read once (one split for the batch, the NULs
-        # between messages made words of their own), and what the known ones among them say
-        # (`word_bits`): which checks they call for, and which context facts they make hold.
-        word_bits = self.word_bits
-        split: list[list[bytes]] = []
-        bits_of: list[int] = []
-        flat = data.replace(b"\x00", b" \x00 ").split()
-        flat.append(b"\x00")
-        begin = 0
-        bits = 0
-        for at, word in enumerate(flat):
-            if word == b"\x00":
-                split.append(flat[begin:at])
-                bits_of.append(bits)
-                begin = at + 1
-                bits = 0
-                continue
-            known = word_bits.get(word)
-            if known is not None:
-                bits |= known
+        split, bits_of = _word_pass(data, self.word_bits)
         codes = self.codes
         for hit in _NUMBER.finditer(lower):
             at = hit.start()
@@ -657,42 +637,45 @@ class Detector:
                 msg = _Msg(text, lower[base : base + len(text)], split[index], bits_of[index])
                 msgs[index] = msg
             self._judge_code(msg, at - base, hit.end() - base)
-        for index, part in enumerate(parts):
+        for index, part in enumerate(data.split(b"\x00")):
             bits = bits_of[index]
             if not bits & _CHECKS:
                 continue
-            words = split[index]
             msg = msgs[index]
             if msg is None:
                 base = starts[index]
                 text = prepared[index]
-                msg = _Msg(text, lower[base : base + len(text)], words, bits)
+                msg = _Msg(text, lower[base : base + len(text)], split[index], bits)
                 msgs[index] = msg
-            if bits & _NAME:
-                self._match_names(msg, [w for w in words if word_bits.get(w, 0) & _NAME])
-            if bits & _SPECIAL:
-                self._special_forms(msg)
-            if bits & _PHRASE:
-                spelled: list[bytes] | None = None
-                if part.isascii():
-                    # These raw words are the message's words as `textmod.words` gives them,
-                    # once the spelling rules they trigger are applied.
-                    spelled = (
-                        textmod.respelled_bytes(words, msg.lower.replace("'", "").encode())
-                        if bits & _SPELLING
-                        else words
-                    )
-                if spelled is not None:
-                    # The word pass saw whether the raw words hold a typo, not respelt ones.
-                    typos = spelled is not words or bits & _TYPO != 0
-                    self._match_phrases(msg, spelled, typos=typos)
-                elif self._phrase_possible(words):
-                    words = [w.encode() for w in textmod.words(msg.lower)]
-                    self._match_phrases(msg, words, typos=True)
+            self._check_words(msg, bits, part.isascii())
         return [
             self._finish(msg, threshold, informational) if msg is not None and msg.found else []
             for msg in msgs
         ]
+
+    def _check_words(self, msg: _Msg, bits: int, ascii_only: bool) -> None:
+        """What the message's known words call for (`bits`): names, special forms, phrases."""
+        words = msg.words
+        if bits & _NAME:
+            self._match_names(msg, [w for w in words if self.word_bits.get(w, 0) & _NAME])
+        if bits & _SPECIAL:
+            self._special_forms(msg)
+        if not bits & _PHRASE:
+            return
+        spelled: list[bytes] | None = None
+        if ascii_only:
+            # These raw words are the message's words as `textmod.words` gives them, once the
+            # spelling rules they trigger are applied.
+            spelled = (
+                textmod.respelled_bytes(words, msg.lower.replace("'", "").encode())
+                if bits & _SPELLING
+                else words
+            )
+        if spelled is not None:
+            # The word pass saw whether the raw words hold a typo, not respelt ones.
+            self._match_phrases(msg, spelled, typos=spelled is not words or bits & _TYPO != 0)
+        elif self._phrase_possible(words):
+            self._match_phrases(msg, [w.encode() for w in textmod.words(msg.lower)], typos=True)
 
     def _phrase_possible(self, words: list[bytes]) -> bool:
         """Cheap test on raw words: could any phrase that a gate word starts be complete?"""
@@ -1046,6 +1029,29 @@ class Detector:
             cand.asked,
             cand.reply_text or cand.line(text)[1],
         )
+
+
+def _word_pass(data: bytes, word_bits: dict[bytes, int]) -> tuple[list[list[bytes]], list[int]]:
+    """Each message's words in the batch `data` (NUL between messages), read once, and what
+    its known words say: the OR of their `word_bits` (checks called for, facts made to hold).
+    One split serves the batch, the NULs made words of their own."""
+    split: list[list[bytes]] = []
+    bits_of: list[int] = []
+    flat = data.replace(b"\x00", b" \x00 ").split()
+    flat.append(b"\x00")
+    begin = 0
+    bits = 0
+    for at, word in enumerate(flat):
+        if word == b"\x00":
+            split.append(flat[begin:at])
+            bits_of.append(bits)
+            begin = at + 1
+            bits = 0
+            continue
+        known = word_bits.get(word)
+        if known is not None:
+            bits |= known
+    return split, bits_of
 
 
 def _words_of(text: str) -> list[bytes]:
