@@ -163,25 +163,8 @@ _ASK_LAST_WORDS: Final = frozenset(
     response status ftp ftps sftp http winsock socket server
     """.split()
 )
-# `_KEYWORD_BEFORE_SOURCE`: the last words of its keywords and of the fillers after them;
-# its "no." and "nr." may join the word before ("errorno. 550"), so words ending so count too.
-_KEYWORD_LAST_WORDS: Final = frozenset(
-    """
-    error errors err code reply replies response resp status returned returns returning got
-    get gets getting receive receives received receiving throw throws threw throwing give
-    gives gave giving show shows showing say says saying said fail fails failed failing
-    failure ftp ftps sftp http https winsock wsa denied refused rejected rejects hit hits
-    hitting seeing seen message exception raised raises send sends sent respond responds
-    responded answer answers answered winerror socketexception up out with on occurred occurs
-    triggered triggers report reports reported logged logs a an the this that back me us of
-    number server socket again now still always constantly sometimes intermittent
-    intermittently random upload download transfer login list listing put command retr stor
-    cwd mkd rmd dele rnfr rnto auth pasv epsv port eprt rest appe size mdtm opts feat pass
-    user for in when while during after attempt request operation action directory file
-    """.split()
-)
-_KEYWORD_JOINED: Final = ("no", "nr")
-# Its keywords that are one word: with nothing but spaces after them, they match on their own.
+# `_KEYWORD_BEFORE_SOURCE`: its keywords that are one word. With nothing but spaces after them,
+# they match on their own.
 _KEYWORDS_ALONE: Final = frozenset(
     """
     error errors err code reply replies response resp status returned returns returning got
@@ -193,6 +176,19 @@ _KEYWORDS_ALONE: Final = frozenset(
     triggers report reports reported logged logs
     """.split()
 )
+# Its last words: those keywords, the last words of the longer ones ("spits out", "ends
+# with") and of the fillers after them. Its "no." and "nr." may join the word before
+# ("errorno. 550"), so words ending so count too.
+_KEYWORD_LAST_WORDS: Final = _KEYWORDS_ALONE | frozenset(
+    """
+    up out with on a an the this that back me us of number server socket again now still
+    always constantly sometimes intermittent intermittently random upload download transfer
+    login list listing put command retr stor cwd mkd rmd dele rnfr rnto auth pasv epsv port
+    eprt rest appe size mdtm opts feat pass user for in when while during after attempt
+    request operation action directory file
+    """.split()
+)
+_KEYWORD_JOINED: Final = ("no", "nr")
 # `_REJECT_AFTER_SOURCE`: the first word of each alternative that may follow spaces.
 _REJECT_FIRST_WORDS: Final = frozenset(
     """
