@@ -145,10 +145,16 @@ def build(*, quiet: bool = False) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".building-") as work:
-        files = [str(source(module).relative_to(PACKAGE.parent)) for module in ENGINE]
+        # The package's modules, copied where nothing else sits beside them: installed, the
+        # package's neighbours in site-packages would look to mypy like the project's own.
+        sources = Path(work) / "src"
+        (sources / "bot").mkdir(parents=True)
+        for module in PACKAGE.glob("*.py"):
+            shutil.copyfile(module, sources / "bot" / module.name)
+        files = [str(source(module, sources).relative_to(sources)) for module in ENGINE]
         output = subprocess.run(
             [sys.executable, "-c", _BUILD, work, GROUP, *files],
-            cwd=PACKAGE.parent,
+            cwd=sources,
             capture_output=True,
             text=True,
             check=False,
