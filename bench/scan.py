@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     cold_ours, cold_import = cold_start(3 if args.quick else 15)
     from bot import native
 
-    engine = "compiled (mypyc)" if native.active() else "Python"
+    engine = "compiled with mypyc" if native.active() else "Python"
     figures = {
         "engine": engine,
         "messages": len(messages),
@@ -240,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"scan benchmark: {len(messages)} messages "
         f"({figures['positive_share']:.0%} expect an answer), "
-        f"baseline over {len(phrases)} seed phrases; engine: {engine} (FTPCODE_NATIVE=0: Python)"
+        f"baseline over {len(phrases)} seed phrases"
     )
+    print(f"engine: {engine} (FTPCODE_NATIVE=0 measures the Python engine)")
     print(f"  {'':28}{'ftpcode':>14}{'baseline':>14}{'ratio':>10}")
     print(
         f"  {'messages per second':28}{figures['ours_msgs_per_s']:>14,}"

@@ -188,7 +188,7 @@ def main(args: Sequence[str]) -> int:
             return 1
         return 0
     if list(args) == ["status"]:
-        print("compiled (mypyc)" if active() else "Python")
+        print("compiled with mypyc" if active() else "Python")
         return 0
     print("usage: bot.native.main(['build']) or (['status'])", file=sys.stderr)
     return 2
