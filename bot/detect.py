@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import itertools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -615,9 +616,7 @@ class Detector:
             joined = "\x00".join(prepared)
             lower = joined.lower()
         # Where each message starts in the joined text (one NUL after each).
-        starts = [0]
-        for text in prepared:
-            starts.append(starts[-1] + len(text) + 1)
+        starts = list(itertools.accumulate([len(text) + 1 for text in prepared], initial=0))
         msgs: list[_Msg | None] = [None] * len(prepared)
 
         data = lower.encode("utf-8", "surrogatepass").translate(textmod.WORD_BYTES_TABLE, b"'")

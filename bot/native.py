@@ -170,9 +170,14 @@ def build(*, quiet: bool = False) -> Path:
             shutil.move(compiled, location)
         (staged / _DONE).write_text(" ".join(ENGINE) + "\n", encoding="utf-8")
         for old in target.parent.iterdir():
-            if old.is_dir() and not old.name.startswith("."):
+            if old.is_dir() and not old.name.startswith(".") and old != target:
                 shutil.rmtree(old, ignore_errors=True)  # builds of older sources
-        os.replace(staged, target)
+        try:
+            os.replace(staged, target)
+        except OSError:
+            if not (target / _DONE).exists():
+                raise
+            return target  # another set-up built the same source meanwhile
     if not quiet:
         print(f"ftpcode: compiled the scan engine into {target}", file=sys.stderr)
     return target
