@@ -37,6 +37,9 @@ def _messages() -> list[str]:
         texts += [json.loads(line)["text"] for line in labelled.read_text("utf-8").splitlines()]
     texts += (CORPUS / "negative.txt").read_text("utf-8").splitlines()
     texts += (HOLDOUT / "chatter.txt").read_text("utf-8").splitlines()
+    # Real transcripts and server logs, line by line: odd characters, long lines, many codes.
+    for recording in sorted((ROOT / "tests" / "fixtures").rglob("*.txt")):
+        texts += recording.read_text("utf-8", errors="replace").splitlines()[:200]
     return texts
 
 
