@@ -916,18 +916,28 @@ class Detector:
 
     def variant_of(self, entry_id: str, text: str) -> str | None:
         """The variant of an entry that a reply text selects (first listed that fits)."""
-        lowered = text.lower()
-        for pattern, key in self.variant_res.get(entry_id, ()):
-            if pattern.search(lowered):
-                return key
+        return self._first_variant(entry_id, [text.lower()])
+
+    def _first_variant(self, entry_id: str, probes: list[str]) -> str | None:
+        """The first listed variant of the entry whose pattern fits one of the (lower-case)
+        probes, or None."""
+        patterns = self.variant_res.get(entry_id)
+        if not patterns:
+            return None
+        literals = self.variant_literals[entry_id]
+        for (pattern, key), needed in zip(patterns, literals, strict=True):
+            for probe in probes:
+                # A substring test first: most replies hold none of a pattern's literals, and
+                # the regex engine would try the pattern at every position to find that out.
+                if needed is not None and not any(literal in probe for literal in needed):
+                    continue
+                if pattern.search(probe):
+                    return key
         return None
 
     def _resolve_variant(self, msg: _Msg, cand: _Cand, kept: list[_Cand]) -> None:
         """Pick the variant whose pattern fits the reply text (the first listed that fits)."""
-        if cand.variant is not None:
-            return
-        patterns = self.variant_res.get(cand.id)
-        if not patterns:
+        if cand.variant is not None or cand.id not in self.variant_res:
             return
         text = msg.text
         probes = [cand.probe(text).lower()]
@@ -937,16 +947,7 @@ class Detector:
                     probe = other.probe(text).lower()
                     if probe not in probes:
                         probes.append(probe)
-        literals = self.variant_literals[cand.id]
-        for (pattern, key), needed in zip(patterns, literals, strict=True):
-            for probe in probes:
-                # A substring test first: most replies hold none of a pattern's literals, and
-                # the regex engine would try the pattern at every position to find that out.
-                if needed is not None and not any(literal in probe for literal in needed):
-                    continue
-                if pattern.search(probe):
-                    cand.variant = key
-                    return
+        cand.variant = self._first_variant(cand.id, probes)
 
     def _finish(self, msg: _Msg, threshold: float, informational: bool) -> list[Match]:
         """Drop weak and unasked matches, merge repeats, order best first, cap the list."""
