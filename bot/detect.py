@@ -401,7 +401,8 @@ class Detector:
         self.typo: dict[str, str] = {}
         self.typo_bytes: dict[bytes, bytes] = {}
         self.typo_keys: frozenset[bytes] = frozenset()
-        self.gate: dict[bytes, int] = {}
+        # Every word the word pass looks for, with what it calls for (the `_PHRASE` ... bits).
+        self.word_bits: dict[bytes, int] = {}
         self.reachable: dict[bytes, set[int]] = {}  # gate word -> phrases it may start
         self.raw_need: list[frozenset[bytes]] = []
         self._load_errno()
@@ -430,14 +431,6 @@ class Detector:
             )
             for anchor, indexes in self.anchors.items()
         }
-        # Every word the word pass looks for, with what it calls for (the `_PHRASE` ... bits).
-        self.word_bits = dict(self.gate)
-        for typo in self.typo_keys:
-            self.word_bits[typo] = self.word_bits.get(typo, 0) | _TYPO
-        for trigger in _SPELLING_TRIGGERS:
-            self.word_bits[trigger] = self.word_bits.get(trigger, 0) | _SPELLING
-        for word, facts in _FACT_BITS.items():
-            self.word_bits[word] = self.word_bits.get(word, 0) | facts << _FACT_SHIFT
         # What a Match copies from its entry, and from each variant (a key that names no
         # variant reads as the entry itself).
         self.answer: dict[str, tuple[str, str, str, Verdict]] = {}
@@ -515,7 +508,8 @@ class Detector:
             self.variant_literals[entry.id] = [_literals(pattern) for pattern in lowered]
 
     def _build_gate(self) -> None:
-        """Anchor each phrase on its rarest word; let through the words that need a look."""
+        """Anchor each phrase on its rarest word, and fill `word_bits`: what each word the word
+        pass meets calls for (checks, clean-ups, context facts)."""
         known = set().union(*self.vocab.values()) if self.vocab else set()
         frequency: dict[str, int] = {}
         for phrase in self.phrases:
@@ -546,7 +540,7 @@ class Detector:
             sources = textmod.SPELLING_SOURCES.get(anchor, frozenset())
             for spelling in (anchor, *spelled_by.get(anchor, ()), *sources):
                 key = spelling.encode()
-                self.gate[key] = self.gate.get(key, 0) | _PHRASE
+                self._mark(key, _PHRASE)
                 self.reachable.setdefault(key, set()).add(index)
             # What the raw words must hold for this phrase to have a chance: its words that no
             # spelling rule writes (those may hide in "can't", "timeout", "file name").
@@ -556,10 +550,19 @@ class Detector:
         self.typo_bytes = {k.encode(): v.encode() for k, v in self.typo.items()}
         self.typo_keys = frozenset(self.typo_bytes)
         for lowered in self.names:
-            key = lowered.encode()
-            self.gate[key] = self.gate.get(key, 0) | _NAME
+            self._mark(lowered.encode(), _NAME)
         for key in _SPECIAL_WORDS:
-            self.gate[key] = self.gate.get(key, 0) | _SPECIAL
+            self._mark(key, _SPECIAL)
+        for typo in self.typo_keys:
+            self._mark(typo, _TYPO)
+        for trigger in _SPELLING_TRIGGERS:
+            self._mark(trigger, _SPELLING)
+        for fact_word, facts in _FACT_BITS.items():
+            self._mark(fact_word, facts << _FACT_SHIFT)
+
+    def _mark(self, word: bytes, bits: int) -> None:
+        """Add `bits` to what the word pass learns from `word`."""
+        self.word_bits[word] = self.word_bits.get(word, 0) | bits
 
     # -- scanning -------------------------------------------------------------------------
 
